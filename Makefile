@@ -1,0 +1,92 @@
+# The kit's lab sessions, one command each. `make help` lists them.
+# Programs are found from the folders (CONTRIBUTING.md); nothing here names an example.
+SHELL := /bin/bash
+CC ?= cc
+CFLAGS ?= -g
+SWIFT ?= swift
+# SwiftPM caches what Package.swift computed; the kit's manifest reads the folders,
+# so re-read it each time or a newly added program would not be built.
+SWIFTPM := $(SWIFT) build --manifest-cache none
+
+SERVER ?= c
+CLIENT ?= swift
+INPUT ?= hello from the kit
+export SERVER CLIENT INPUT
+
+C_STEMS  := $(patsubst CSources/%.c,%,$(sort $(wildcard CSources/*/*.c)))
+EXAMPLES := $(sort $(dir $(C_STEMS)))
+EXAMPLES := $(EXAMPLES:/=)
+PROGRAMS := $(subst /,-,$(C_STEMS))
+# Servers besides <example>-server, each a demo of its own: tcp-capitalize-fork-server.
+VARIANT_SERVERS := $(filter-out $(addsuffix -server,$(EXAMPLES)),$(filter %-server,$(PROGRAMS)))
+FLAVORS  := c $(notdir $(shell find Sources -mindepth 1 -maxdepth 1 -type d -name '[a-z]*' | sort))
+# The kit's own C programs (not lecture listings) must be -Wall -Wextra clean.
+STRICT_C := CSources/tcp-capitalize/fork-server.c CSources/tcp-capitalize/thread-server.c
+
+.PHONY: help build demo test check-c listings clean $(EXAMPLES) $(VARIANT_SERVERS) \
+  $(addprefix trace-,$(EXAMPLES))
+
+help:
+	@echo "The kit: lecture socket programs in C and Swift, every client against every server."
+	@echo
+	@echo "  make build            every program of every flavor into bin/<flavor>/<program>"
+	@echo "  make demo             every example once: a C server and a Swift client"
+	@echo "  make test             all tests: swift test (the cross-language matrix) and C checks"
+	@echo
+	@echo "Examples (run the server and client, show both transcripts):"
+	@$(foreach e,$(EXAMPLES),echo "  make $e";)
+	@$(foreach v,$(VARIANT_SERVERS),echo "  make $v";)
+	@echo "  Flavors: SERVER=<flavor> CLIENT=<flavor>, from: $(FLAVORS) (now SERVER=$(SERVER) CLIENT=$(CLIENT))"
+	@echo "  A client's standard input: INPUT='some text' (now '$(INPUT)')"
+	@echo "  Another port or host: KIT_PORT=9000 KIT_HOST=127.0.0.1 make tcp-hello"
+	@echo
+	@echo "  make trace-<example>  the C and Swift programs' network system calls, side by side"
+	@echo "  make check-c          compile every C program with -Wall -Wextra"
+	@echo "  make listings         refresh the code listings in lectures/*.md"
+	@echo "  make clean            remove bin/ and .build/"
+
+build: $(addprefix bin/c/,$(PROGRAMS))
+	$(SWIFTPM)
+	@out=$$($(SWIFT) build --show-bin-path); \
+	for flavor in $(filter-out c,$(FLAVORS)); do \
+	  mkdir -p bin/$$flavor; \
+	  for f in Sources/$$flavor/*/*.swift; do \
+	    program=$$(basename $$(dirname $$f))-$$(basename $$f .swift); \
+	    cp -p "$$out/$$flavor-$$program" bin/$$flavor/$$program; \
+	  done; \
+	done
+	@echo "built: $(foreach f,$(FLAVORS),bin/$f/)"
+
+define c_program
+bin/c/$(subst /,-,$(1)): CSources/$(1).c
+	@mkdir -p bin/c
+	$$(CC) $$(CFLAGS) -pthread -o $$@ $$<
+endef
+$(foreach stem,$(C_STEMS),$(eval $(call c_program,$(stem))))
+
+$(EXAMPLES) $(VARIANT_SERVERS): build
+	@scripts/run-example $@
+
+demo: build
+	@for example in $(EXAMPLES); do scripts/run-example $$example || exit 1; echo; done
+
+$(addprefix trace-,$(EXAMPLES)): trace-%: build
+	@scripts/trace-example $*
+
+test: check-c
+	scripts/listings --check
+	$(SWIFT) test --manifest-cache none
+
+check-c:
+	@for f in $(filter-out $(STRICT_C),$(wildcard CSources/*/*.c)); do \
+	  $(CC) -Wall -Wextra -pthread -fsyntax-only $$f 2>/dev/null || \
+	    { $(CC) -Wall -Wextra -pthread -fsyntax-only $$f; exit 1; }; \
+	done
+	@for f in $(STRICT_C); do $(CC) -Wall -Wextra -Werror -pthread -fsyntax-only $$f || exit 1; done
+	@echo "C: lecture listings compile; the kit's own C is -Wall -Wextra clean."
+
+listings:
+	scripts/listings
+
+clean:
+	rm -rf bin .build

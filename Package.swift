@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+// The kit's programs are found by walking its folders (CONTRIBUTING.md), so an
+// example or a flavor joins the build by adding files, not by editing this manifest:
+//   CSources/<example>/<role>.c          -> executable c-<example>-<role>
+//   Sources/<flavor>/<example>/<role>.swift -> executable <flavor>-<example>-<role>
+//   Sources/<Library>/ (capitalised)     -> library <Library>, tested by Tests/<Library>Tests
+// `make build` copies each executable to bin/<flavor>/<example>-<role>.
+import Foundation
+import PackageDescription
+
+/// What a flavor's programs or a library import besides the toolchain.
+let dependencies: [String: [Target.Dependency]] = [
+  "swift-sockets": ["Sockets"]
+]
+
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+
+func entries(_ folder: String, directories: Bool) -> [String] {
+  let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(folder)")) ?? []
+  return names.filter { name in
+    var isDirectory: ObjCBool = false
+    let exists = FileManager.default.fileExists(
+      atPath: "\(root)/\(folder)/\(name)", isDirectory: &isDirectory)
+    return exists && !name.hasPrefix(".") && isDirectory.boolValue == directories
+  }.sorted()
+}
+
+func programs(flavor: String, folder: String, ending: String) -> [Target] {
+  entries(folder, directories: true).flatMap { example in
+    entries("\(folder)/\(example)", directories: false)
+      .filter { $0.hasSuffix(ending) }
+      .map { file in
+        .executableTarget(
+          name: "\(flavor)-\(example)-\(file.dropLast(ending.count))",
+          dependencies: dependencies[flavor] ?? [],
+          path: "\(folder)/\(example)",
+          // Each program is one file; its siblings are other programs' targets.
+          exclude: entries("\(folder)/\(example)", directories: false).filter { $0 != file },
+          sources: [file])
+      }
+  }
+}
+
+let isLibrary = { (name: String) in name.first?.isUppercase == true }
+let libraries = entries("Sources", directories: true).filter(isLibrary)
+let flavors = entries("Sources", directories: true).filter { !isLibrary($0) }
+
+var targets = programs(flavor: "c", folder: "CSources", ending: ".c")
+for flavor in flavors {
+  targets += programs(flavor: flavor, folder: "Sources/\(flavor)", ending: ".swift")
+}
+for library in libraries {
+  targets.append(.target(name: library, dependencies: dependencies[library] ?? []))
+  if entries("Tests", directories: true).contains("\(library)Tests") {
+    targets.append(.testTarget(name: "\(library)Tests", dependencies: [.target(name: library)]))
+  }
+}
+// The cross-language tests run the programs as processes, so they link none of them.
+targets.append(.testTarget(name: "KitTests"))
+
+let package = Package(name: "socket-kit", targets: targets)

@@ -1,0 +1,77 @@
+// Ports for tests: each test gets its own free port, so tests run in parallel, and
+// the lecture's ports are held by the harness, so a program that ignores KIT_PORT
+// fails loudly instead of passing by luck on a machine where the port happens to be free.
+#if canImport(Glibc)
+  @preconcurrency import Glibc
+#endif
+import Foundation
+import Synchronization
+
+enum Transport: String, Sendable { case tcp, udp }
+
+enum Ports {
+  /// Held (TCP listening and UDP bound) for the whole run, where they are free.
+  static let lecturePorts: [UInt16] = [8080, 6789, 9876]
+  private static let held: [Int32] = lecturePorts.flatMap { port in
+    [bindSocket(port, .tcp, listening: true), bindSocket(port, .udp)].compactMap { $0 }
+  }
+
+  /// Below Linux's ephemeral range (32768-60999), so no client socket takes it meanwhile;
+  /// a random start keeps two test runs on one machine apart.
+  private static let next = Mutex(UInt16.random(in: 20000..<29000))
+
+  /// A port free for both TCP and UDP right now, never handed out twice in a run.
+  static func reserve() -> UInt16 {
+    _ = held
+    while true {
+      let port = next.withLock { value in
+        value = value >= 32000 ? 20000 : value + 1
+        return value
+      }
+      let sockets = [bindSocket(port, .tcp), bindSocket(port, .udp)]
+      sockets.compactMap { $0 }.forEach { close($0) }
+      if !sockets.contains(nil) { return port }
+    }
+  }
+
+  private static func bindSocket(_ port: UInt16, _ transport: Transport, listening: Bool = false)
+    -> Int32?
+  {
+    let type = transport == .tcp ? SOCK_STREAM : SOCK_DGRAM
+    let fd = socket(AF_INET, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    let bound = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    guard bound == 0, !listening || listen(fd, 1) == 0 else {
+      close(fd)
+      return nil
+    }
+    return fd
+  }
+
+  /// Whether something on this machine listens on (TCP) or is bound to (UDP) the port,
+  /// as the kernel lists it in /proc/net: a check that consumes no connection, so even
+  /// a server that accepts exactly one client can be waited for. Test ports are
+  /// reserved for one test each, so whichever transport opened it is that test's server.
+  static func isOpen(_ port: UInt16) -> Bool {
+    let hexPort = String(format: ":%04X", port)
+    for (table, transport) in [("tcp", Transport.tcp), ("tcp6", .tcp), ("udp", .udp), ("udp6", .udp)] {
+      guard let text = try? String(contentsOfFile: "/proc/net/\(table)", encoding: .utf8) else {
+        continue
+      }
+      for line in text.split(separator: "\n").dropFirst() {
+        let fields = line.split(separator: " ")
+        guard fields.count > 3, fields[1].hasSuffix(hexPort) else { continue }
+        // TCP state 0A is LISTEN; a bound UDP socket is listed at all.
+        if transport == .udp || fields[3] == "0A" { return true }
+      }
+    }
+    return false
+  }
+}

@@ -1,0 +1,61 @@
+// Starting a server and knowing when it is ready, without sleeping and without
+// spending a connection on a server that accepts just one.
+import Foundation
+
+extension Running {
+  /// Starts `program` on `port` and returns once the port is open, failing early with
+  /// the server's stderr if it exits first (e.g. `bind failed`).
+  static func server(
+    _ program: Program, port: UInt16, wrapper: [String] = [], within limit: Duration = .seconds(10)
+  ) async throws -> Running {
+    let server = try Running(program, environment: ["KIT_PORT": "\(port)"], wrapper: wrapper)
+    let clock = ContinuousClock()
+    let deadline = clock.now + limit
+    while !Ports.isOpen(port) {
+      let output = server.output
+      if output.termination != nil {
+        throw HarnessError(
+          description: "\(program) exited (\(output.termination!)) before opening port \(port): \(output.stderrText)"
+        )
+      }
+      if clock.now > deadline {
+        try await server.stop()
+        throw HarnessError(
+          description: "\(program) did not open port \(port) within \(limit)")
+      }
+      try await Task.sleep(for: .milliseconds(5))  // allowed: poll interval of a bounded readiness check
+    }
+    return server
+  }
+
+  /// Runs `body` with the server started; stops the server however `body` ends.
+  static func withServer<Result: Sendable>(
+    _ program: Program, port: UInt16, wrapper: [String] = [],
+    _ body: (Running) async throws -> Result
+  ) async throws -> Result {
+    let server = try await Running.server(program, port: port, wrapper: wrapper)
+    do {
+      let result = try await body(server)
+      try await server.stop()
+      return result
+    } catch {
+      _ = try? await server.stop()
+      throw error
+    }
+  }
+
+  /// Runs `program` as a client of the server on `port` and waits for it to end.
+  static func client(
+    _ program: Program, port: UInt16, input: String = "", within limit: Duration = .seconds(10)
+  ) async throws -> Output {
+    let client = try Running(
+      program, environment: ["KIT_PORT": "\(port)", "KIT_HOST": "127.0.0.1"],
+      input: Array(input.utf8))
+    do {
+      return try await client.finish(within: limit)
+    } catch {
+      try await client.stop()
+      throw error
+    }
+  }
+}

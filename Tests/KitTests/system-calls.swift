@@ -1,0 +1,82 @@
+// The swift flavor is a line-by-line twin of the C: for every example, both make the
+// same network system calls in the same order, as `strace -f -e trace=%network` sees.
+import Foundation
+import Testing
+
+/// A server program of an example and the example's client, as found in CSources/.
+struct ProgramPair: CustomStringConvertible, Sendable {
+  let server: String
+  let client: String
+  var description: String { "\(server) + \(client)" }
+
+  static let all: [ProgramPair] = {
+    let folder = Kit.root.appendingPathComponent("CSources").path
+    let examples = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    return examples.sorted().flatMap { example -> [ProgramPair] in
+      let roles = ((try? FileManager.default.contentsOfDirectory(atPath: "\(folder)/\(example)")) ?? [])
+        .filter { $0.hasSuffix(".c") }.map { String($0.dropLast(2)) }.sorted()
+      guard let client = roles.first(where: { $0.hasSuffix("client") }) else { return [] }
+      return roles.filter { $0.hasSuffix("server") }.map {
+        ProgramPair(server: "\(example)-\($0)", client: "\(example)-\(client)")
+      }
+    }
+  }()
+}
+
+@Suite("system calls", .timeLimit(.minutes(1)))
+struct SystemCallTests {
+  @Test("the swift twin makes the C program's network calls", arguments: ProgramPair.all)
+  func sameCalls(pair: ProgramPair) async throws {
+    let c = try await trace(pair, flavor: "c")
+    let swift = try await trace(pair, flavor: "swift")
+    #expect(!c.server.isEmpty && !c.client.isEmpty)
+    #expect(swift.server == c.server, "\(pair.server)")
+    #expect(swift.client == c.client, "\(pair.client)")
+  }
+
+  /// Runs the pair under strace and returns each side's calls, one per line:
+  /// the call's name and the symbolic constants among its arguments.
+  private func trace(_ pair: ProgramPair, flavor: String) async throws -> (
+    server: [String], client: [String]
+  ) {
+    let port = Ports.reserve()
+    let folder = FileManager.default.temporaryDirectory
+    let serverLog = folder.appendingPathComponent("kit-\(port)-server.strace").path
+    let clientLog = folder.appendingPathComponent("kit-\(port)-client.strace").path
+    defer { [serverLog, clientLog].forEach { try? FileManager.default.removeItem(atPath: $0) } }
+    let strace = { (log: String) in ["strace", "-f", "-qq", "-e", "trace=%network", "-o", log] }
+
+    let server = try await Running.server(
+      Program(flavor: flavor, name: pair.server), port: port, wrapper: strace(serverLog))
+    do {
+      let client = try Running(
+        Program(flavor: flavor, name: pair.client),
+        environment: ["KIT_PORT": "\(port)", "KIT_HOST": "127.0.0.1"],
+        input: Array("hello world\n".utf8), wrapper: strace(clientLog))
+      try await client.finish()
+      // A one-client server exits by itself; a looping one is stopped once it has had
+      // time to log its reply. SIGTERM lets strace write out its last lines.
+      if (try? await server.finish(within: .seconds(2))) == nil {
+        try await server.stop(signal: SIGTERM)
+      }
+    } catch {
+      _ = try? await server.stop()
+      throw error
+    }
+    return (try Self.calls(in: serverLog), try Self.calls(in: clientLog))
+  }
+
+  static func calls(in log: String) throws -> [String] {
+    try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap { line in
+      // "1234 sendto(4, \"text\", 4, MSG_NOSIGNAL, NULL, 0) = 4" -> "sendto MSG_NOSIGNAL NULL"
+      var call = line.drop { $0.isNumber || $0 == " " }
+      guard !call.hasPrefix("<..."), !call.hasPrefix("+++"), !call.hasPrefix("---"),
+        let open = call.firstIndex(of: "(")
+      else { return nil }  // a resumed call was counted where it began; exits, signals
+      if let unfinished = call.range(of: "<unfinished") { call = call[..<unfinished.lowerBound] }
+      let arguments = call[open...].replacing(/"(\\.|[^"\\])*"/, with: "\"\"")
+      let constants = arguments.matches(of: /[A-Z][A-Z0-9_]{2,}/).map { String($0.output) }
+      return ([String(call[..<open])] + constants).joined(separator: " ")
+    }
+  }
+}
