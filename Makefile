@@ -74,7 +74,6 @@ $(addprefix trace-,$(EXAMPLES)): trace-%: build
 	@scripts/trace-example $*
 
 test: check-c
-	scripts/listings --check
 	$(SWIFT) test --manifest-cache none
 
 check-c:

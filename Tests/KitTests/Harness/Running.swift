@@ -60,15 +60,25 @@ final class Running: Sendable {
 
   /// Starts `program` with `environment` added to the test's own, `input` on stdin
   /// (then closed). `wrapper` runs it under another command, such as strace.
-  init(
+  convenience init(
     _ program: Program, environment: [String: String] = [:], input: [UInt8] = [],
     wrapper: [String] = []
   ) throws {
-    label = program.description
+    try self.init(
+      command: wrapper + [program.path.path], label: program.description,
+      environment: environment, input: input)
+  }
+
+  /// Starts `command` (its first word is looked up in PATH).
+  init(
+    command: [String], label: String? = nil, environment: [String: String] = [:],
+    input: [UInt8] = []
+  ) throws {
+    self.label = label ?? command.joined(separator: " ")
     var env = ProcessInfo.processInfo.environment
     env.merge(environment) { $1 }
     let (pid, stdin, stdout, stderr) = try Running.spawn(
-      wrapper + [program.path.path], environment: env.map { "\($0)=\($1)" })
+      command, environment: env.map { "\($0)=\($1)" })
     self.pid = pid
 
     Thread.detachNewThread {
