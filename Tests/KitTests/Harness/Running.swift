@@ -58,14 +58,14 @@ final class Running: Sendable {
     var nextWaiterID = 0
   }
 
-  /// Starts `program` with `environment` added to the test's own, `input` on stdin
+  /// Starts `program` with `arguments`, `environment` added to the test's own, `input` on stdin
   /// (then closed). `wrapper` runs it under another command, such as strace.
   convenience init(
-    _ program: Program, environment: [String: String] = [:], input: [UInt8] = [],
-    wrapper: [String] = []
+    _ program: Program, arguments: [String] = [], environment: [String: String] = [:],
+    input: [UInt8] = [], wrapper: [String] = []
   ) throws {
     try self.init(
-      command: wrapper + [program.path.path], label: program.description,
+      command: wrapper + [program.path.path] + arguments, label: program.description,
       environment: environment, input: input)
   }
 
@@ -254,7 +254,7 @@ extension Running {
   }
 }
 
-// MARK: - Nothing left behind
+// MARK: - Nothing left behind, nothing that kills the test run
 
 extension Running {
   /// Process groups still running, killed when the test process exits, even if a
@@ -262,6 +262,10 @@ extension Running {
   private static let live = Mutex<Set<pid_t>>([])
   private static let atExit: Void = {
     atexit { Running.live.withLock { $0.forEach { kill(-$0, SIGKILL) } } }
+    // A program that exits without reading all its stdin makes our write fail with
+    // EPIPE; by default that would also raise SIGPIPE and end the whole test run.
+    // (Programs start with every signal at its default: see spawn.)
+    signal(SIGPIPE, SIG_IGN)
   }()
 
   private static func register(_ pid: pid_t) {

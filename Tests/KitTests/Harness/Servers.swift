@@ -6,9 +6,11 @@ extension Running {
   /// Starts `program` on `port` and returns once the port is open, failing early with
   /// the server's stderr if it exits first (e.g. `bind failed`).
   static func server(
-    _ program: Program, port: UInt16, wrapper: [String] = [], within limit: Duration = .seconds(10)
+    _ program: Program, port: UInt16, arguments: [String] = [], wrapper: [String] = [],
+    within limit: Duration = .seconds(10)
   ) async throws -> Running {
-    let server = try Running(program, environment: ["KIT_PORT": "\(port)"], wrapper: wrapper)
+    let server = try Running(
+      program, arguments: arguments, environment: ["KIT_PORT": "\(port)"], wrapper: wrapper)
     let clock = ContinuousClock()
     let deadline = clock.now + limit
     while !Ports.isOpen(port) {
@@ -30,10 +32,11 @@ extension Running {
 
   /// Runs `body` with the server started; stops the server however `body` ends.
   static func withServer<Result: Sendable>(
-    _ program: Program, port: UInt16, wrapper: [String] = [],
+    _ program: Program, port: UInt16, arguments: [String] = [], wrapper: [String] = [],
     _ body: (Running) async throws -> Result
   ) async throws -> Result {
-    let server = try await Running.server(program, port: port, wrapper: wrapper)
+    let server = try await Running.server(
+      program, port: port, arguments: arguments, wrapper: wrapper)
     do {
       let result = try await body(server)
       try await server.stop()
@@ -46,11 +49,21 @@ extension Running {
 
   /// Runs `program` as a client of the server on `port` and waits for it to end.
   static func client(
-    _ program: Program, port: UInt16, input: String = "", within limit: Duration = .seconds(10)
+    _ program: Program, port: UInt16, arguments: [String] = [], input: String = "",
+    within limit: Duration = .seconds(10)
+  ) async throws -> Output {
+    try await client(
+      program, port: port, arguments: arguments, bytes: Array(input.utf8), within: limit)
+  }
+
+  /// The same, with any bytes (NULs, binary data) on the client's stdin.
+  static func client(
+    _ program: Program, port: UInt16, arguments: [String] = [], bytes: [UInt8],
+    within limit: Duration = .seconds(10)
   ) async throws -> Output {
     let client = try Running(
-      program, environment: ["KIT_PORT": "\(port)", "KIT_HOST": "127.0.0.1"],
-      input: Array(input.utf8))
+      program, arguments: arguments,
+      environment: ["KIT_PORT": "\(port)", "KIT_HOST": "127.0.0.1"], input: bytes)
     do {
       return try await client.finish(within: limit)
     } catch {
