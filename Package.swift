@@ -3,14 +3,16 @@
 // example or a flavor joins the build by adding files, not by editing this manifest:
 //   CSources/<example>/<role>.c          -> executable c-<example>-<role>
 //   Sources/<flavor>/<example>/<role>.swift -> executable <flavor>-<example>-<role>
-//   Sources/<Library>/ (capitalised)     -> library <Library>, tested by Tests/<Library>Tests
+//   Sources/<Library>/ (capitalised)     -> library <Library> (Swift, or C with include/),
+//                                           tested by Tests/<Library>Tests if present
 // `make build` copies each executable to bin/<flavor>/<example>-<role>.
 import Foundation
 import PackageDescription
 
-/// What a flavor's programs or a library import besides the toolchain.
-let dependencies: [String: [Target.Dependency]] = [
-  "swift-sockets": ["Sockets"]
+/// The kit's libraries that a flavor's programs (or another library) import.
+let libraryDependencies: [String: [String]] = [
+  "swift": ["CShims"],
+  "swift-sockets": ["Sockets", "KitOptions", "CShims"],
 ]
 
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
@@ -32,7 +34,7 @@ func programs(flavor: String, folder: String, ending: String) -> [Target] {
       .map { file in
         .executableTarget(
           name: "\(flavor)-\(example)-\(file.dropLast(ending.count))",
-          dependencies: dependencies[flavor] ?? [],
+          dependencies: dependencies(of: flavor),
           path: "\(folder)/\(example)",
           // Each program is one file; its siblings are other programs' targets.
           exclude: entries("\(folder)/\(example)", directories: false).filter { $0 != file },
@@ -45,12 +47,23 @@ let isLibrary = { (name: String) in name.first?.isUppercase == true }
 let libraries = entries("Sources", directories: true).filter(isLibrary)
 let flavors = entries("Sources", directories: true).filter { !isLibrary($0) }
 
+/// Packages a flavor's programs or a library import: only the ecosystem's standards.
+let packageDependencies: [String: [Target.Dependency]] = [
+  "KitOptions": [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+  "swift-sockets": [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+]
+
+func dependencies(of name: String) -> [Target.Dependency] {
+  (libraryDependencies[name] ?? []).filter(libraries.contains).map { .target(name: $0) }
+    + (packageDependencies[name] ?? [])
+}
+
 var targets = programs(flavor: "c", folder: "CSources", ending: ".c")
 for flavor in flavors {
   targets += programs(flavor: flavor, folder: "Sources/\(flavor)", ending: ".swift")
 }
 for library in libraries {
-  targets.append(.target(name: library, dependencies: dependencies[library] ?? []))
+  targets.append(.target(name: library, dependencies: dependencies(of: library)))
   if entries("Tests", directories: true).contains("\(library)Tests") {
     targets.append(.testTarget(name: "\(library)Tests", dependencies: [.target(name: library)]))
   }
@@ -58,4 +71,9 @@ for library in libraries {
 // The cross-language tests run the programs as processes, so they link none of them.
 targets.append(.testTarget(name: "KitTests"))
 
-let package = Package(name: "socket-kit", targets: targets)
+let package = Package(
+  name: "socket-kit",
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
+  targets: targets)
