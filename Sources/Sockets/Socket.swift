@@ -1,0 +1,148 @@
+// The socket itself: who owns the descriptor, and the calls that set a connection up.
+import Synchronization
+
+/// What a socket carries: one byte stream (TCP; SOCK_STREAM) or separate messages
+/// (UDP; SOCK_DGRAM).
+public enum SocketType: Sendable, Hashable {
+  case stream
+  case datagram
+}
+
+/// A socket: it owns one descriptor and closes it exactly once, either when you call
+/// `close()` or when the last reference to it goes away.
+///
+/// A final class, not a `~Copyable` struct. A noncopyable struct would let the compiler
+/// prove the single close, but the programs written over this library keep their
+/// connections in arrays and dictionaries (a poll server's table of clients) and hand
+/// them to other threads, and neither the standard collections nor escaping closures
+/// take noncopyable values. A class is shared, never copied, so every holder sees the
+/// same descriptor; and ARC closes it in `deinit`, so a socket dropped on an error path
+/// (a `bind` that throws, a `connect` that times out) is closed there, with no `defer`
+/// to forget. A lock makes `close()` safe to call twice and from any thread, which is
+/// what makes the class `Sendable`.
+///
+/// A socket lives as long as something refers to it: keep each one in a variable (or a
+/// collection) for as long as the connection should stay open; `let (_, server) = ...`
+/// would close the first at once.
+///
+/// As in C, closing a socket while another thread is still inside a call on it is a
+/// bug: the descriptor number may already belong to a new socket. Call `shutdown(.both)`
+/// to wake that thread, and let it close the socket.
+///
+/// Every call that can block takes a `timeout` (nil: wait as long as it takes) and
+/// throws `SocketError.timedOut` when it runs out. Errors are `SocketError`s, whose
+/// descriptions read like `perror`: "connect: Connection refused".
+public final class Socket: Sendable {
+  /// The descriptor, -1 once closed: a closed socket's calls fail with EBADF instead
+  /// of reaching whatever the kernel has since given that number to.
+  private let state: Mutex<Int32>
+
+  /// A new, unbound socket. Most programs use `listen`, `connect` or `datagram` instead.
+  public init(family: AddressFamily, type: SocketType) throws(SocketError) {
+    state = Mutex(try Posix.makeSocket(family, type).orThrow("socket"))
+  }
+
+  /// Takes ownership of a descriptor that the kernel has just handed out.
+  init(adopting descriptor: Int32) {
+    state = Mutex(descriptor)
+  }
+
+  deinit {
+    close()
+  }
+
+  /// The descriptor, for poll(2) and friends; -1 once closed. Do not close it yourself.
+  public var descriptor: Int32 {
+    state.withLock { $0 }
+  }
+
+  /// Closes the socket now; later calls on it fail with EBADF. Closing twice is harmless.
+  public func close() {
+    let descriptor = state.withLock { descriptor in
+      defer { descriptor = -1 }
+      return descriptor
+    }
+    if descriptor >= 0 {
+      Posix.closeDescriptor(descriptor)
+    }
+  }
+
+  /// Gives the socket an address: a port to listen on, or a Unix-domain path.
+  public func bind(to address: SocketAddress) throws(SocketError) {
+    try Posix.bindAddress(descriptor, address.storage).orThrow("bind")
+  }
+
+  /// Starts accepting connections, queueing up to `backlog` of them for `accept`.
+  public func listen(backlog: Int = 128) throws(SocketError) {
+    try Posix.listenForConnections(descriptor, backlog: Int32(clamping: backlog)).orThrow("listen")
+    // A non-blocking listener keeps accept's deadline: after poll has seen a client,
+    // another thread may accept it first or the client may give up, and a blocking
+    // accept would then wait for the next client however long that takes.
+    try Posix.setNonBlocking(descriptor, true).orThrow("fcntl")
+  }
+
+  /// Waits for a client and returns the connection to it, with the client's address.
+  public func accept(
+    timeout: Duration? = nil
+  ) throws(SocketError) -> (socket: Socket, address: SocketAddress) {
+    var client = AddressStorage()
+    let descriptor = try retrying("accept", until: Deadline(timeout), waitingFor: .readable) {
+      Posix.acceptConnection(self.descriptor, peer: &client)
+    }
+    return (Socket(adopting: descriptor), SocketAddress(client))
+  }
+
+  /// Connects to `address`: a server, or for a datagram socket the only peer it talks to.
+  public func connect(to address: SocketAddress, timeout: Duration? = nil) throws(SocketError) {
+    try connect(to: address, until: Deadline(timeout))
+  }
+
+  func connect(to address: SocketAddress, until deadline: Deadline) throws(SocketError) {
+    // Start without blocking, then wait in poll: that is how the deadline applies, and
+    // the one right way to finish a connect that a signal interrupted (EINTR): calling
+    // connect again would fail with EALREADY while the first attempt goes on.
+    let wasNonBlocking = try Posix.setNonBlocking(descriptor, true).orThrow("fcntl")
+    defer { _ = Posix.setNonBlocking(descriptor, wasNonBlocking) }
+    switch Posix.startConnect(descriptor, to: address.storage) {
+    case .success:
+      return
+    case .failure(let error) where error == .inProgress || error == .interrupted:
+      try wait(for: .writable, until: deadline, in: "connect")
+      let outcome = try Posix.pendingError(descriptor).orThrow("getsockopt")
+      if outcome != 0 {
+        throw .system(call: "connect", errno: outcome)
+      }
+    case .failure(let error):
+      throw .system(call: "connect", errno: error.code)
+    }
+  }
+
+  /// Which way `shutdown` closes a connection.
+  public enum Direction: Sendable {
+    /// Nothing more will be read.
+    case reading
+    /// Nothing more will be sent: the peer reads end-of-file once it has read the rest.
+    case writing
+    case both
+  }
+
+  /// Ends one or both directions of a connection, keeping the descriptor open.
+  public func shutdown(_ direction: Direction) throws(SocketError) {
+    try Posix.shutdownSocket(descriptor, direction).orThrow("shutdown")
+  }
+
+  /// The address this socket is bound to (getsockname). After `listen(port: 0)`, its
+  /// `port` is the one the kernel picked.
+  public var localAddress: SocketAddress {
+    get throws(SocketError) {
+      SocketAddress(try Posix.localAddress(descriptor).orThrow("getsockname"))
+    }
+  }
+
+  /// The address of the peer this socket is connected to (getpeername).
+  public var remoteAddress: SocketAddress {
+    get throws(SocketError) {
+      SocketAddress(try Posix.remoteAddress(descriptor).orThrow("getpeername"))
+    }
+  }
+}

@@ -1,0 +1,65 @@
+// Where a socket is, or where to reach one.
+
+/// The address families this library speaks.
+public enum AddressFamily: Sendable, Hashable {
+  case ipv4
+  case ipv6
+  /// Unix-domain: a path in the file system, for processes on one machine.
+  case unix
+}
+
+/// An IPv4 or IPv6 address with a port, or a Unix-domain path: what `bind`, `connect`
+/// and `send(_:to:)` take, and what `accept`, `receiveDatagram`, `localAddress` and
+/// `remoteAddress` give back. It prints as `127.0.0.1:8080`, `[::1]:8080` or the path.
+public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
+  let storage: AddressStorage
+
+  init(_ storage: AddressStorage) {
+    self.storage = storage
+  }
+
+  /// Every address `host` stands for, best first: try them in turn, as `connect(host:)`
+  /// does. `host` is a name ("localhost") or a numeric IPv4 or IPv6 address; nil means
+  /// every local interface, for a server to bind.
+  public static func resolve(host: String?, port: UInt16) throws(SocketError) -> [SocketAddress] {
+    try Posix.resolve(host: host, port: port).get().map(SocketAddress.init)
+  }
+
+  /// The first address `host` stands for: where a datagram client sends.
+  public init(host: String, port: UInt16) throws(SocketError) {
+    self = try Self.resolve(host: host, port: port)[0]  // never empty: it throws instead
+  }
+
+  /// A Unix-domain address. Fails with ENAMETOOLONG when the path is too long for
+  /// sun_path (107 bytes on Linux, 103 on Darwin).
+  public init(unixPath path: String) throws(SocketError) {
+    storage = try AddressStorage.unix(path: path).orThrow("sockaddr_un")
+  }
+
+  public var family: AddressFamily {
+    storage.family
+  }
+
+  /// The IP address as text, "127.0.0.1" or "::1"; nil for Unix-domain.
+  public var host: String? {
+    family == .unix ? nil : storage.numericHost
+  }
+
+  /// The port; nil for Unix-domain.
+  public var port: UInt16? {
+    family == .unix ? nil : storage.port
+  }
+
+  /// The path of a Unix-domain address ("" for an unbound client's); nil for IP.
+  public var path: String? {
+    family == .unix ? storage.path : nil
+  }
+
+  public var description: String {
+    switch family {
+    case .ipv4: "\(storage.numericHost):\(storage.port)"
+    case .ipv6: "[\(storage.numericHost)]:\(storage.port)"  // brackets: the colons are its own
+    case .unix: storage.path
+    }
+  }
+}
