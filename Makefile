@@ -23,7 +23,7 @@ FLAVORS  := c $(notdir $(shell find Sources -mindepth 1 -maxdepth 1 -type d -nam
 # The kit's own C programs (not lecture listings) must be -Wall -Wextra clean.
 STRICT_C := CSources/tcp-capitalize/fork-server.c CSources/tcp-capitalize/thread-server.c
 
-.PHONY: help build demo test check-c listings clean $(EXAMPLES) $(VARIANT_SERVERS) \
+.PHONY: help build demo test check-c listings line-counts clean $(EXAMPLES) $(VARIANT_SERVERS) \
   $(addprefix trace-,$(EXAMPLES))
 
 help:
@@ -43,6 +43,7 @@ help:
 	@echo "  make trace-<example>  the C and Swift programs' network system calls, side by side"
 	@echo "  make check-c          compile every C program with -Wall -Wextra"
 	@echo "  make listings         refresh the code listings in lectures/*.md"
+	@echo "  make line-counts      refresh README.md's table of lines per program and flavor"
 	@echo "  make clean            remove bin/ and .build/"
 
 build: $(addprefix bin/c/,$(PROGRAMS))
@@ -86,6 +87,9 @@ check-c:
 
 listings:
 	scripts/listings
+
+line-counts:
+	scripts/line-counts
 
 clean:
 	rm -rf bin .build
