@@ -17,6 +17,10 @@ let libraryDependencies: [String: [String]] = [
 
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 
+/// SwiftNIO more than doubles a clean build on two cores, so its flavor is built only
+/// when asked: `KIT_NIO=1 swift build` (make build, make test and make bench ask).
+let withNIO = Context.environment["KIT_NIO"] != nil
+
 func entries(_ folder: String, directories: Bool) -> [String] {
   let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(folder)")) ?? []
   return names.filter { name in
@@ -45,12 +49,18 @@ func programs(flavor: String, folder: String, ending: String) -> [Target] {
 
 let isLibrary = { (name: String) in name.first?.isUppercase == true }
 let libraries = entries("Sources", directories: true).filter(isLibrary)
-let flavors = entries("Sources", directories: true).filter { !isLibrary($0) }
+let flavors = entries("Sources", directories: true).filter {
+  !isLibrary($0) && ($0 != "swift-nio" || withNIO)
+}
 
 /// Packages a flavor's programs or a library import: only the ecosystem's standards.
 let packageDependencies: [String: [Target.Dependency]] = [
   "KitOptions": [.product(name: "ArgumentParser", package: "swift-argument-parser")],
   "swift-sockets": [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+  "swift-nio": [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+  ],
 ]
 
 func dependencies(of name: String) -> [Target.Dependency] {
@@ -75,5 +85,5 @@ let package = Package(
   name: "socket-kit",
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
-  ],
+  ] + (withNIO ? [.package(url: "https://github.com/apple/swift-nio", from: "2.101.2")] : []),
   targets: targets)
