@@ -62,9 +62,11 @@ enum Ports {
   static func isOpen(_ port: UInt16) -> Bool {
     let hexPort = String(format: ":%04X", port)
     for (table, transport) in [("tcp", Transport.tcp), ("tcp6", .tcp), ("udp", .udp), ("udp6", .udp)] {
-      guard let text = try? String(contentsOfFile: "/proc/net/\(table)", encoding: .utf8) else {
-        continue
-      }
+      // Read to end-of-file: /proc files report size 0, and String(contentsOfFile:)
+      // then stops after the first page, missing every socket listed past it.
+      guard let data = FileHandle(forReadingAtPath: "/proc/net/\(table)")?.readDataToEndOfFile()
+      else { continue }
+      let text = String(decoding: data, as: UTF8.self)
       for line in text.split(separator: "\n").dropFirst() {
         let fields = line.split(separator: " ")
         guard fields.count > 3, fields[1].hasSuffix(hexPort) else { continue }
