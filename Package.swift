@@ -11,6 +11,7 @@ import PackageDescription
 
 /// The kit's libraries that a flavor's programs (or another library) import.
 let libraryDependencies: [String: [String]] = [
+  "Sockets": ["CShims"],
   "swift": ["CShims"],
   "swift-sockets": ["Sockets", "KitOptions", "CShims"],
 ]
