@@ -111,12 +111,18 @@ struct TcpStreamTests {
     }
   }
 
+  // Error texts: the c and swift flavors print the lecture's perror/herror lines
+  // (`connect failed: Connection refused`); swift-sockets prints `Error: <call>: <reason>`.
+  // Every flavor must name the call and the reason, print nothing else, and exit 1.
+
   @Test("a port with no server: connect failed, exit status 1", arguments: clients)
   func refused(client: Program) async throws {
     let port = Ports.reserve()  // reserved and free: nothing listens on it
     let output = try await Running.client(
       client, port: port, arguments: ["127.0.0.1", "\(port)"], input: "nobody hears this\n")
-    #expect(output.stderrText == "connect failed: Connection refused\n")
+    #expect(output.stderrText.contains("connect"))
+    #expect(output.stderrText.hasSuffix("Connection refused\n"))
+    #expect(output.stdout.isEmpty)
     #expect(output.termination == .exit(1))
   }
 
@@ -125,27 +131,30 @@ struct TcpStreamTests {
   func unknownHost(client: Program) async throws {
     // Digits and dots that are no address fail inside gethostbyname, without asking DNS.
     let output = try await Running(client, arguments: ["256.1.1.1", "9"]).finish()
-    #expect(output.stderrText == "gethostbyname 256.1.1.1: Unknown host\n")
+    // gethostbyname says "Unknown host"; getaddrinfo (swift-sockets) has its own words.
+    #expect(output.stderrText.hasPrefix("gethostbyname 256.1.1.1: ")
+      || output.stderrText.hasPrefix("Error: getaddrinfo 256.1.1.1: "), "\(output.stderrText)")
+    #expect(output.stdout.isEmpty)
     #expect(output.termination == .exit(1))
   }
 
   @Test(
-    "no port, too many arguments or a bad port: a message and exit status 2", arguments: clients)
+    "no port, too many arguments or a bad port: a usage message and a usage exit status",
+    arguments: clients)
   func usage(client: Program) async throws {
-    let path = client.path.path
-    let cases: [(arguments: [String], message: String)] = [
-      ([], "usage: \(path) [HOST [PORT]] (or set KIT_PORT)\n"),
-      (["localhost"], "usage: \(path) [HOST [PORT]] (or set KIT_PORT)\n"),
-      (["localhost", "9", "extra"], "usage: \(path) [HOST [PORT]]\n"),
-      (["localhost", "http"], "http: not a port number (1 to 65535)\n"),
-      (["localhost", "65536"], "65536: not a port number (1 to 65535)\n"),
+    // What the message must mention: the usage line, or the argument that is wrong.
+    let cases: [(arguments: [String], mention: String)] = [
+      ([], "usage"), (["localhost"], "usage"), (["localhost", "9", "extra"], "usage"),
+      (["localhost", "http"], "http"), (["localhost", "65536"], "65536"),
     ]
-    for (arguments, message) in cases {
+    for (arguments, mention) in cases {
       let output = try await Running(
         client, arguments: arguments, wrapper: ["env", "-u", "KIT_PORT"]
       ).finish()
-      #expect(output.stderrText == message, "\(arguments)")
-      #expect(output.termination == .exit(2), "\(arguments)")
+      #expect(output.stderrText.lowercased().contains(mention), "\(arguments)")
+      #expect(output.stdout.isEmpty)
+      // 2 is C's usual usage status; 64 is EX_USAGE, which ArgumentParser uses.
+      #expect([.exit(2), .exit(64)].contains(output.termination), "\(arguments)")
     }
   }
 
@@ -170,7 +179,7 @@ struct TcpStreamTests {
       #expect(partial.starts(with: between), "\(String(decoding: between, as: UTF8.self))")
       // stderr is another pipe: wait for it too rather than assume it is already read.
       let complaint = try await running.wait(for: "a line on stderr") { $0.stderr.contains(0x0a) }
-      #expect(complaint.stderrText == "read failed: Connection reset by peer\n")
+      #expect(complaint.stderrText.hasSuffix(": Connection reset by peer\n"))
       #expect(running.output.termination == nil, "the server is still running")
     }
   }

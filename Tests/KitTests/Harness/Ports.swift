@@ -60,20 +60,43 @@ enum Ports {
   /// a server that accepts exactly one client can be waited for. Test ports are
   /// reserved for one test each, so whichever transport opened it is that test's server.
   static func isOpen(_ port: UInt16) -> Bool {
-    let hexPort = String(format: ":%04X", port)
-    for (table, transport) in [("tcp", Transport.tcp), ("tcp6", .tcp), ("udp", .udp), ("udp6", .udp)] {
-      // Read to end-of-file: /proc files report size 0, and String(contentsOfFile:)
-      // then stops after the first page, missing every socket listed past it.
-      guard let data = FileHandle(forReadingAtPath: "/proc/net/\(table)")?.readDataToEndOfFile()
-      else { continue }
-      let text = String(decoding: data, as: UTF8.self)
-      for line in text.split(separator: "\n").dropFirst() {
-        let fields = line.split(separator: " ")
-        guard fields.count > 3, fields[1].hasSuffix(hexPort) else { continue }
-        // TCP state 0A is LISTEN; a bound UDP socket is listed at all.
-        if transport == .udp || fields[3] == "0A" { return true }
+    let suffix = Array(String(format: ":%04X", port).utf8)
+    return ["tcp", "tcp6"].contains { scan("/proc/net/\($0)", port: suffix, listeningOnly: true) }
+      || ["udp", "udp6"].contains { scan("/proc/net/\($0)", port: suffix, listeningOnly: false) }
+  }
+
+  /// Looks for a local address ending in `port` in a /proc/net table, reading it in
+  /// chunks to its end (procfs files report size 0). The kernel lists listening TCP
+  /// sockets before all others, so a TCP scan stops at the first line that is not
+  /// LISTEN (state 0A): the thousands of TIME_WAIT lines that load tests leave behind
+  /// are never read.
+  private static func scan(_ table: String, port suffix: [UInt8], listeningOnly: Bool) -> Bool {
+    let fd = open(table, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    var line: [UInt8] = []
+    var isHeader = true
+    while true {
+      let count = read(fd, &chunk, chunk.count)
+      if count <= 0 { return false }
+      for byte in chunk[..<count] {
+        guard byte == UInt8(ascii: "\n") else {
+          line.append(byte)
+          continue
+        }
+        defer { line.removeAll(keepingCapacity: true) }
+        if isHeader {
+          isHeader = false
+          continue
+        }
+        // "  sl  local_address rem_address   st ...": fields 1 and 3.
+        let fields = line.split(separator: UInt8(ascii: " "))
+        guard fields.count > 3 else { continue }
+        let isListening = fields[3].elementsEqual("0A".utf8)
+        if listeningOnly && !isListening { return false }
+        if fields[1].reversed().starts(with: suffix.reversed()) { return true }
       }
     }
-    return false
   }
 }

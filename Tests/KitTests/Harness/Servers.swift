@@ -13,6 +13,7 @@ extension Running {
       program, arguments: arguments, environment: ["KIT_PORT": "\(port)"], wrapper: wrapper)
     let clock = ContinuousClock()
     let deadline = clock.now + limit
+    var interval = Duration.milliseconds(2)
     while !Ports.isOpen(port) {
       let output = server.output
       if output.termination != nil {
@@ -25,7 +26,8 @@ extension Running {
         throw HarnessError(
           description: "\(program) did not open port \(port) within \(limit)")
       }
-      try await Task.sleep(for: .milliseconds(5))  // allowed: poll interval of a bounded readiness check
+      try await Task.sleep(for: interval)  // allowed: poll interval of a bounded readiness check
+      interval = min(interval * 2, .milliseconds(50))
     }
     return server
   }
