@@ -1,0 +1,335 @@
+// tcp-echo: every client flavor against every server (the chapter's blocking one and
+// the kit's select, poll and epoll event loops) of every flavor; the client's Python
+// bytes repr; 500 simultaneous streaming clients against each event loop; and peers
+// that misbehave: one that never reads, ones that reset, ones that half-close, more
+// clients than select() can watch, and a server out of descriptors.
+#if canImport(Glibc)
+  @preconcurrency import Glibc
+#endif
+import Testing
+
+@Suite("tcp-echo", .timeLimit(.minutes(5)))
+struct TcpEchoTests {
+  static let serverNames = [
+    "tcp-echo-server", "tcp-echo-select-server", "tcp-echo-poll-server", "tcp-echo-epoll-server",
+  ]
+  static let servers = serverNames.flatMap { name in
+    Kit.flavors(having: name).map { Program(flavor: $0, name: name) }
+  }
+  static let eventLoopServers = servers.filter { $0.name != "tcp-echo-server" }
+  static let selectServers = servers.filter { $0.name == "tcp-echo-select-server" }
+  static let clients = Kit.flavors(having: "tcp-echo-client")
+
+  /// The lecture's client sends one line and prints the echo as Python prints bytes.
+  static let reply = "Server replied: b'hello, server\\n'\n"
+
+  /// What a server prints for `clients` connections from the lecture's client, whose
+  /// port is ephemeral: `Connected: ('127.0.0.1', 54321)` as Python prints a tuple.
+  static func transcript(port: UInt16, clients: Int) -> String {
+    "Listening on port \(port)\n(Connected: \\('127\\.0\\.0\\.1', [1-9][0-9]{0,4}\\)\n){\(clients)}"
+  }
+
+  static func matches(_ text: String, _ pattern: String) -> Bool {
+    (try? Regex(pattern).wholeMatch(in: text)) != nil
+  }
+
+  static func mixed(_ count: Int) -> (Int) -> [Int] {
+    { index in
+      var sizes = MessageSizes(seed: index)
+      return sizes.mixed(count: count)
+    }
+  }
+
+  @Test("clients in turn against every server of every flavor", arguments: servers, clients)
+  func pair(server: Program, client: String) async throws {
+    let port = Ports.reserve()
+    try await Running.withServer(server, port: port) { running in
+      for count in 1...3 {
+        let output = try await Running.client(
+          Program(flavor: client, name: "tcp-echo-client"), port: port)
+        #expect(output.stdoutText == Self.reply)
+        #expect(output.stderrText == "")
+        #expect(output.termination == .exit(0))
+        let pattern = Self.transcript(port: port, clients: count)
+        try await running.wait(for: "the transcript of \(count) clients") {
+          Self.matches($0.stdoutText, pattern)
+        }
+      }
+      #expect(running.output.stderrText == "")
+      #expect(running.output.termination == nil, "it serves clients until killed")
+    }
+  }
+
+  /// Replies as a server would, with bytes that test every branch of the repr, and
+  /// Python's own rendering of each (checked with python3 when this was written).
+  static let replies: [([UInt8], String)] = [
+    (Array("hello, server\n".utf8), #"b'hello, server\n'"#),
+    (Array("it's".utf8), #"b"it's""#),
+    (Array(#"both ' and ""#.utf8), #"b'both \' and "'"#),
+    (Array(#""quoted""#.utf8), #"b'"quoted"'"#),
+    ([0x00, 0x7f, 0x80, 0xff], #"b'\x00\x7f\x80\xff'"#),
+    (Array("tab\there\r\n\\".utf8), #"b'tab\there\r\n\\'"#),
+    ([], "b''"),
+  ]
+
+  @Test("the client prints any reply as Python prints bytes", arguments: clients)
+  func repr(client: String) async throws {
+    for (bytes, text) in Self.replies {
+      let server = try OneReplyServer()  // on a port the kernel picks: no other test has it
+      let running = try Running(
+        Program(flavor: client, name: "tcp-echo-client"),
+        environment: ["KIT_PORT": "\(server.port)", "KIT_HOST": "127.0.0.1"])
+      do {
+        let request = try await onThread { try server.answer(with: bytes, within: .seconds(10)) }
+        #expect(request == Array("hello, server\n".utf8))
+        let output = try await running.finish()
+        #expect(output.stdoutText == "Server replied: \(text)\n")
+        #expect(output.termination == .exit(0))
+      } catch {
+        _ = try? await running.stop()
+        throw error
+      }
+    }
+  }
+
+  /// One server at a time: each run keeps both cores busy for a few seconds.
+  @Test(
+    "500 clients at once, 100 messages of 1 byte to 64 KiB each: every byte back, in order",
+    .serialized, arguments: eventLoopServers)
+  func concurrency(server: Program) async throws {
+    EchoSocket.raiseDescriptorLimit()
+    let port = Ports.reserve()
+    try await Running.withServer(server, port: port) { running in
+      let idle = try ProcessStatus.openDescriptors(running.pid)
+      // Every 125th client is greedy: it sends 128 messages of 64 KiB (8 MiB) before
+      // it reads, unless the server stops taking them. The server's sends to it come
+      // up short, so its buffering and its cap are at work too.
+      let report = try await onThread {
+        try EchoLoad.run(
+          port: port, connections: 500,
+          sizes: { $0 % 125 == 0 ? Array(repeating: 65536, count: 128) : Self.mixed(100)($0) },
+          greedy: { $0 % 125 == 0 }, within: .seconds(60))
+      }
+      #expect(report.connections == 500)
+      print("DEBUG \(server) \(report.bytes) bytes")
+      try await running.wait(for: "500 Connected lines") {
+        $0.stdoutText.split(separator: "\n").count == 501
+      }
+      try await ProcessStatus.wait(for: "\(server) closing all 500 connections") {
+        try ProcessStatus.openDescriptors(running.pid) == idle
+      }
+      #expect(running.output.stderrText == "")
+      #expect(running.output.termination == nil)
+    }
+  }
+
+  @Test(
+    "a client that never reads: the others are served, the server's memory stays bounded",
+    arguments: eventLoopServers)
+  func neverReads(server: Program) async throws {
+    let port = Ports.reserve()
+    try await Running.withServer(server, port: port) { running in
+      // Warm up with 1 MiB through one connection, so that what grows afterwards is
+      // what the silent reader makes the server keep.
+      _ = try await onThread {
+        try EchoLoad.run(
+          port: port, connections: 1, sizes: { _ in Array(repeating: 65536, count: 16) },
+          within: .seconds(10))
+      }
+      let before = try ProcessStatus.residentKiB(running.pid)
+      let hog = try EchoPeer(port: port, stream: 7)
+      let stalled = try await onThread {
+        try hog.sendUntilStalled(limit: 256 << 20, quiet: .milliseconds(500))
+      }
+      #expect(stalled, "the server took \(hog.sent) bytes from a client that reads none")
+      #expect(hog.sent > 1 << 20, "the server should keep up to 1 MiB of echo")
+      _ = try await onThread {
+        try EchoLoad.run(port: port, connections: 8, sizes: Self.mixed(20), within: .seconds(5))
+      }
+      let grown = try ProcessStatus.residentKiB(running.pid) - before
+      #expect(grown < 4096, "resident memory grew by \(grown) KiB; the cap is 1024 KiB a client")
+      // Once it reads, every byte it sent comes back.
+      try await onThread { try hog.receiveEcho(within: .seconds(30)) }
+      hog.close()
+      #expect(running.output.stderrText == "")
+    }
+  }
+
+  @Test("clients that reset mid-message are dropped cleanly", arguments: eventLoopServers)
+  func resets(server: Program) async throws {
+    let port = Ports.reserve()
+    try await Running.withServer(server, port: port) { running in
+      let idle = try ProcessStatus.openDescriptors(running.pid)
+      // One resets while the server is still reading its message...
+      let early = try EchoPeer(port: port, stream: 1)
+      _ = try await onThread {
+        try early.sendUntilStalled(limit: 100_000, quiet: .milliseconds(200))
+      }
+      early.reset()
+      // ...one while the server holds echo it owes it (it never read any)
+      let owed = try EchoPeer(port: port, stream: 2)
+      _ = try await onThread {
+        try owed.sendUntilStalled(limit: 64 << 20, quiet: .milliseconds(300))
+      }
+      owed.reset()
+      _ = try await onThread {
+        try EchoLoad.run(port: port, connections: 4, sizes: Self.mixed(20), within: .seconds(10))
+      }
+      try await ProcessStatus.wait(for: "\(server) closing the reset connections") {
+        try ProcessStatus.openDescriptors(running.pid) == idle
+      }
+      #expect(running.output.stderrText == "", "a reset is routine, not an error to report")
+      #expect(running.output.termination == nil)
+    }
+  }
+
+  @Test("a half-closed client gets its whole echo, then end of stream", arguments: servers)
+  func halfClose(server: Program) async throws {
+    let port = Ports.reserve()
+    try await Running.withServer(server, port: port) { running in
+      // It sends 8 MiB, more than the kernel's buffers hold, or until the server stops
+      // taking more (the server owes it echo), then shuts down its sending side and
+      // only reads.
+      let peer = try EchoPeer(port: port, stream: 3)
+      _ = try await onThread {
+        try peer.sendUntilStalled(limit: 8 << 20, quiet: .milliseconds(300))
+      }
+      peer.shutdownWrite()
+      try await onThread {
+        try peer.receiveEcho(within: .seconds(20))
+        try peer.expectEndOfStream(within: .seconds(10))
+      }
+      peer.close()
+      // Several at once, each reading while it sends, half-closing after its last byte.
+      _ = try await onThread {
+        try EchoLoad.run(
+          port: port, connections: 4, sizes: Self.mixed(50), halfClose: true,
+          within: .seconds(30))
+      }
+      #expect(running.output.stderrText == "")
+    }
+  }
+
+  @Test(
+    "select refuses a client whose descriptor is past FD_SETSIZE, says so, and serves on",
+    .enabled(if: EchoSocket.descriptorLimit() >= 1200), arguments: selectServers)
+  func fdSetSize(server: Program) async throws {
+    EchoSocket.raiseDescriptorLimit()
+    let port = Ports.reserve()
+    try await Running.withServer(server, port: port) { running in
+      let idle = try ProcessStatus.openDescriptors(running.pid)
+      // Descriptors 0-2 are standard, 3 the listener: 1020 clients fit below 1024.
+      var silent: [Int32] = []
+      defer { silent.forEach { _ = close($0) } }
+      for _ in 0..<1030 { silent.append(try EchoSocket.open(port: port, blocking: true)) }
+      try await running.wait(for: "a refusal on stderr") {
+        $0.stderrText.contains("is not below FD_SETSIZE (1024)")
+      }
+      silent.forEach { _ = close($0) }
+      silent = []
+      // Once it has closed them all, new clients get low descriptors again.
+      try await ProcessStatus.wait(for: "\(server) closing 1020 connections") {
+        try ProcessStatus.openDescriptors(running.pid) == idle
+      }
+      _ = try await onThread {
+        try EchoLoad.run(port: port, connections: 4, sizes: Self.mixed(10), within: .seconds(10))
+      }
+      #expect(running.output.termination == nil)
+    }
+  }
+
+  @Test(
+    "out of descriptors, a server waits for one without spinning, then serves on",
+    arguments: eventLoopServers)
+  func outOfDescriptors(server: Program) async throws {
+    let port = Ports.reserve()
+    // prlimit starts the server with room for a handful of clients only.
+    try await Running.withServer(server, port: port, wrapper: ["prlimit", "--nofile=12"]) {
+      running in
+      var silent: [Int32] = []
+      defer { silent.forEach { _ = close($0) } }
+      for _ in 0..<12 { silent.append(try EchoSocket.open(port: port, blocking: true)) }
+      try await running.wait(for: "accept failing with EMFILE") {
+        $0.stderrText.contains("accept failed: Too many open files")
+      }
+      // A level-triggered loop that kept watching the listener would wake at once,
+      // forever: a whole core. This one should use next to nothing.
+      let before = try ProcessStatus.cpuTicks(running.pid)
+      try await Task.sleep(for: .milliseconds(500))  // allowed: CPU use is measured over an interval
+      let used = try ProcessStatus.cpuTicks(running.pid) - before
+      #expect(used <= 5, "\(used) clock ticks of CPU in 0.5 s while out of descriptors")
+      silent.forEach { _ = close($0) }
+      silent = []
+      _ = try await onThread {
+        try EchoLoad.run(port: port, connections: 2, sizes: Self.mixed(10), within: .seconds(10))
+      }
+      #expect(running.output.termination == nil)
+    }
+  }
+}
+
+/// A stand-in server: listens on 127.0.0.1 at a port the kernel picks, takes one
+/// client, reads its line, answers with the bytes a test chooses, and closes.
+final class OneReplyServer: Sendable {
+  private let listener: Int32
+  let port: UInt16
+
+  init() throws {
+    let listener = socket(
+      AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0
+      }
+    }
+    guard listener >= 0, bound, listen(listener, 1) == 0 else {
+      let reason = String(cString: strerror(errno))
+      if listener >= 0 { close(listener) }
+      throw HarnessError(description: "reply server: \(reason)")
+    }
+    self.listener = listener
+    self.port = UInt16(bigEndian: address.sin_port)
+  }
+
+  deinit { close(listener) }
+
+  /// Accepts one client, reads until it has sent a line (or closed), answers, closes.
+  /// Returns what the client sent.
+  func answer(with reply: [UInt8], within limit: Duration) throws -> [UInt8] {
+    let deadline = ContinuousClock.now + limit
+    func waitReadable(_ fd: Int32, _ what: String) throws {
+      var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+      let wait = milliseconds(until: deadline)
+      if wait == 0 || poll(&entry, 1, wait) != 1 {
+        throw HarnessError(description: "reply server: \(what) did not happen in time")
+      }
+    }
+    try waitReadable(listener, "a client connecting")
+    let conn = accept(listener, nil, nil)
+    guard conn >= 0 else {
+      throw HarnessError(description: "reply server: accept: \(String(cString: strerror(errno)))")
+    }
+    defer { close(conn) }
+    var request: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while request.last != UInt8(ascii: "\n") {
+      try waitReadable(conn, "the client's line arriving")
+      let n = recv(conn, &chunk, chunk.count, 0)
+      if n <= 0 { break }
+      request += chunk[..<n]
+    }
+    var offset = 0
+    while offset < reply.count {
+      let n = reply[offset...].withUnsafeBytes {
+        send(conn, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+      }
+      if n <= 0 { throw HarnessError(description: "reply server: send failed") }
+      offset += n
+    }
+    return request
+  }
+}
