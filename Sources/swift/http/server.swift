@@ -1,0 +1,491 @@
+// http-server, line by line over Glibc: the twin of CSources/http/server.c. Serves the
+// files of one folder over HTTP/1.0 and 1.1, GET and HEAD, one request per connection,
+// each connection on its own thread.
+//   http-server [DIR]     DIR defaults to lectures/http-site (from the current folder)
+// Every byte a client sends is treated as hostile: each limit below stops a client
+// from exhausting the server or reading a file outside DIR.
+#if canImport(Glibc)
+  @preconcurrency import Glibc
+#else
+  #error("The swift flavor calls Glibc line by line; swift-sockets is the portable one.")
+#endif
+
+let PORT: Int32 = 8080
+let LISTENQ: Int32 = 16
+let DEFAULT_DIR = "lectures/http-site"
+let MAX_LINE = 8192  // longest request line or header line, "\r\n" included
+let MAX_HEADERS = 64  // most header lines in one request
+let MAX_HEADER_BYTES = 16384  // most bytes in all header lines together
+let IDLE_SECONDS = 5  // longest wait for a client's next bytes
+let REQUEST_SECONDS = 10  // longest a whole request may take to arrive
+let LOG_FIELD = 100  // longest method or target copied into the log
+
+// What read_line returns instead of a length
+let LINE_TOO_LONG = -1
+let LINE_CLOSED = -2  // the client closed, or reading failed
+let LINE_TIMEOUT = -3  // IDLE_SECONDS of silence, or past the request's deadline
+let LINE_BAD = -4  // a NUL byte or a lone '\r'
+
+// The folder served, as realpath gives it: absolute, no symbolic links, no '/' at the
+// end. Written once before the first thread starts, only read afterwards.
+nonisolated(unsafe) var root = [CChar](repeating: 0, count: Int(PATH_MAX))
+
+// One request, as read_request leaves it for the reply and the log line
+struct Request {
+  var line: [UInt8] = []  // the request line
+  var method: [UInt8] = Array("-".utf8)  // "-" until the request line is understood
+  var target: [UInt8] = Array("-".utf8)
+  var head = false  // HEAD: the same headers as GET, no body
+  var file = [CChar](repeating: 0, count: Int(PATH_MAX))  // for 200: the file to send
+}
+
+func reason(_ status: Int32) -> String {
+  switch status {
+  case 200: "OK"
+  case 400: "Bad Request"
+  case 404: "Not Found"
+  case 405: "Method Not Allowed"
+  case 408: "Request Timeout"
+  case 414: "URI Too Long"
+  case 431: "Request Header Fields Too Large"
+  case 505: "HTTP Version Not Supported"
+  default: "Internal Server Error"
+  }
+}
+
+func content_type(_ file: [CChar]) -> String {
+  let name = file[..<strlen(file)].map { UInt8(bitPattern: $0) }
+  guard let dot = name.lastIndex(of: UInt8(ascii: ".")), !name[dot...].contains(UInt8(ascii: "/"))
+  else { return "application/octet-stream" }
+  switch String(decoding: name[dot...], as: UTF8.self).lowercased() {
+  case ".html": return "text/html; charset=utf-8"
+  case ".css": return "text/css; charset=utf-8"
+  case ".js": return "text/javascript; charset=utf-8"
+  case ".png": return "image/png"
+  case ".txt": return "text/plain; charset=utf-8"
+  default: return "application/octet-stream"
+  }
+}
+
+func past(_ deadline: timespec) -> Bool {
+  var now = timespec()
+  if clock_gettime(CLOCK_MONOTONIC, &now) < 0 { return true }
+  return now.tv_sec > deadline.tv_sec
+    || (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)
+}
+
+// Reads one line into line, without its "\n" or "\r\n". Bounded: it keeps at most
+// size - 1 bytes whatever the client sends (getline would grow its buffer for as long
+// as a client keeps sending). Returns the length or a LINE_ reason.
+func read_line(
+  _ input: UnsafeMutablePointer<FILE>, _ line: inout [UInt8], _ size: Int, _ deadline: timespec
+) -> Int {
+  line.removeAll(keepingCapacity: true)
+  var c = getc(input)
+  while c != EOF {
+    if past(deadline) { return LINE_TIMEOUT }
+    if c == Int32(UInt8(ascii: "\n")) {
+      if line.last == UInt8(ascii: "\r") { line.removeLast() }
+      if line.contains(0) || line.contains(UInt8(ascii: "\r")) { return LINE_BAD }
+      return line.count
+    }
+    if line.count + 1 >= size { return LINE_TOO_LONG }
+    line.append(UInt8(c))
+    c = getc(input)
+  }
+  // SO_RCVTIMEO makes a read that waited too long fail with EAGAIN
+  if ferror(input) != 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return LINE_TIMEOUT }
+  return LINE_CLOSED
+}
+
+// RFC 9110's token: what a method or a header name may be made of
+func is_token(_ s: ArraySlice<UInt8>) -> Bool {
+  if s.isEmpty { return false }
+  for c in s {
+    if !((c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+      || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z"))
+      || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+      || "!#$%&'*+-.^_`|~".utf8.contains(c))
+    {
+      return false
+    }
+  }
+  return true
+}
+
+func hex(_ c: UInt8) -> Int {
+  if c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") { return Int(c - UInt8(ascii: "0")) }
+  if c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f") { return Int(c - UInt8(ascii: "a")) + 10 }
+  if c >= UInt8(ascii: "A") && c <= UInt8(ascii: "F") { return Int(c - UInt8(ascii: "A")) + 10 }
+  return -1
+}
+
+// Whether realpath's answer is the root or below it. Comparing the prefix alone would
+// let root "/srv/site" accept "/srv/site-private/key".
+func inside_root(_ file: [CChar]) -> Bool {
+  let n = strlen(root)
+  return strncmp(file, root, n) == 0
+    && (file[n] == 0 || file[n] == CChar(UInt8(ascii: "/"))
+      || root[n - 1] == CChar(UInt8(ascii: "/")))
+}
+
+func is_directory(_ st: stat) -> Bool { st.st_mode & S_IFMT == S_IFDIR }  // C's S_ISDIR
+func is_regular(_ st: stat) -> Bool { st.st_mode & S_IFMT == S_IFREG }  // C's S_ISREG
+
+// The target's path as a file below the root: the query dropped, %XX decoded, then
+// resolved by realpath, which follows "..", "." and symbolic links, and accepted only
+// inside the root. Decoding first means "%2e%2e%2f" is judged as the "../" it is.
+// Returns 200 with file filled in, or the status to answer. Outside the root is 404,
+// like a missing file, so a client cannot probe which files exist elsewhere.
+func resolve(_ target: [UInt8], _ file: inout [CChar]) -> Int32 {
+  var path = [CChar](repeating: 0, count: Int(PATH_MAX))
+  var n = strlen(root)
+  var st = stat()
+  var i = 0
+
+  if target.first != UInt8(ascii: "/") { return 400 }
+  memcpy(&path, root, n)
+  while i < target.count && target[i] != UInt8(ascii: "?") && target[i] != UInt8(ascii: "#") {
+    var c = target[i]
+    if c == UInt8(ascii: "%") {
+      let hi = i + 1 < target.count ? hex(target[i + 1]) : -1
+      let lo = i + 2 < target.count ? hex(target[i + 2]) : -1
+      if hi < 0 || lo < 0 { return 400 }
+      c = UInt8(hi * 16 + lo)
+      i += 2
+      if c == 0 { return 400 }  // a NUL would cut the name short
+    } else if c <= UInt8(ascii: " ") || c >= 0x7f {
+      return 400
+    }
+    if n + 1 >= path.count { return 404 }  // longer than any file name
+    path[n] = CChar(bitPattern: c)
+    n += 1
+    i += 1
+  }
+  path[n] = 0
+
+  if realpath(path, &file) == nil || !inside_root(file) { return 404 }
+  if stat(file, &st) < 0 { return 404 }
+  if is_directory(st) {
+    // index.html may itself be a link out of the root: resolve and check again
+    path = Array(file[..<strlen(file)]) + Array("/index.html".utf8CString)
+    if path.count > Int(PATH_MAX) { return 404 }
+    if realpath(path, &file) == nil || !inside_root(file) { return 404 }
+    if stat(file, &st) < 0 { return 404 }
+  }
+  if !is_regular(st) { return 404 }
+  return 200
+}
+
+// Reads and checks one request. Returns the status to answer with (200: rq.file is
+// the file to send), or 0 when the client sent nothing or left mid-request: there is
+// nobody to answer.
+func read_request(
+  _ input: UnsafeMutablePointer<FILE>, _ rq: inout Request, _ deadline: timespec
+) -> Int32 {
+  var header: [UInt8] = []
+  var n: Int
+  var headers = 0
+  var hosts = 0
+  let minor: UInt8
+  var header_bytes = 0
+  let space = UInt8(ascii: " ")
+
+  // A connection that stays silent (a browser opens spares) is closed quietly
+  let c = getc(input)
+  if c == EOF { return 0 }
+  if ungetc(c, input) == EOF { return 0 }
+
+  n = read_line(input, &rq.line, MAX_LINE, deadline)
+  if n == LINE_TOO_LONG { return 414 }
+  if n == LINE_TIMEOUT { return 408 }
+  if n == LINE_BAD { return 400 }
+  if n == LINE_CLOSED { return 0 }
+
+  // METHOD SP TARGET SP HTTP/1.x, exactly one space apart
+  guard let first = rq.line.firstIndex(of: space) else { return 400 }
+  guard let second = rq.line[(first + 1)...].firstIndex(of: space) else { return 400 }
+  let version = Array(rq.line[(second + 1)...])
+  if !is_token(rq.line[..<first]) || second == first + 1 { return 400 }
+  rq.method = Array(rq.line[..<first])
+  rq.target = Array(rq.line[(first + 1)..<second])
+  rq.head = rq.method == Array("HEAD".utf8)
+  let isDigit = { (c: UInt8) in c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+  if version == Array("HTTP/1.0".utf8) || version == Array("HTTP/1.1".utf8) {
+    minor = version[7] - UInt8(ascii: "0")
+  } else if version.count == 8 && version.starts(with: "HTTP/".utf8) && isDigit(version[5])
+    && version[6] == UInt8(ascii: ".") && isDigit(version[7])
+  {
+    return 505
+  } else {
+    return 400
+  }
+
+  // Header lines up to the empty line. Only Host matters here, but all are read so
+  // that the request has been taken in whole before the answer.
+  while true {
+    n = read_line(input, &header, MAX_LINE, deadline)
+    if n == 0 { break }
+    if n == LINE_TOO_LONG { return 431 }
+    if n == LINE_TIMEOUT { return 408 }
+    if n == LINE_BAD { return 400 }
+    if n == LINE_CLOSED { return 0 }
+    header_bytes += n + 2
+    headers += 1
+    if headers > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES { return 431 }
+    guard let colon = header.firstIndex(of: UInt8(ascii: ":")), is_token(header[..<colon]) else {
+      return 400  // also a folded line: it starts with a space
+    }
+    if String(decoding: header[..<colon], as: UTF8.self).lowercased() == "host" { hosts += 1 }
+  }
+
+  if rq.method != Array("GET".utf8) && !rq.head { return 405 }
+  if minor == 1 && hosts != 1 { return 400 }  // HTTP/1.1 requires exactly one Host
+  return resolve(rq.target, &rq.file)
+}
+
+// write() until all is written: a socket may take only part of a buffer at a time
+func write_all(_ fd: Int32, _ buf: UnsafeRawPointer, _ len: Int) -> Int32 {
+  var buf = buf
+  var len = len
+  while len > 0 {
+    let n = write(fd, buf, len)
+    if n < 0 {
+      if errno == EINTR { continue }
+      return -1
+    }
+    buf += n
+    len -= n
+  }
+  return 0
+}
+
+// The status line and headers. Content-Length tells the client where the body ends;
+// Connection: close says that this connection carries no second request.
+func format_head(_ status: Int32, _ type: String, _ length: Int, _ extra: String) -> [UInt8] {
+  Array(
+    ("HTTP/1.0 \(status) \(reason(status))\r\nContent-Type: \(type)\r\n"
+      + "Content-Length: \(length)\r\n\(extra)Connection: close\r\n\r\n").utf8)
+}
+
+// An answer without a file: a one-line text body, none for HEAD
+func send_error(_ fd: Int32, _ status: Int32, _ head: Bool) {
+  let body = Array("\(status) \(reason(status))\n".utf8)
+  var response = format_head(
+    status, "text/plain; charset=utf-8", body.count, status == 405 ? "Allow: GET, HEAD\r\n" : "")
+  if !head {
+    response += body
+  }
+  _ = write_all(fd, response, response.count)  // failing, it ends only this connection
+}
+
+// 200 and the file, or an error if it cannot be opened after all. Returns the status
+// sent. The headers and the start of the file share one write, so a small file goes
+// in one piece; no more bytes are sent than Content-Length announced.
+func send_file(_ fd: Int32, _ rq: Request) -> Int32 {
+  var buffer = [UInt8](repeating: 0, count: 16384)
+  var st = stat()
+
+  let file = open(rq.file, O_RDONLY)
+  if file < 0 {
+    send_error(fd, 404, rq.head)
+    return 404
+  }
+  if fstat(file, &st) < 0 || !is_regular(st) {
+    close(file)
+    send_error(fd, 404, rq.head)
+    return 404
+  }
+  var left = Int(st.st_size)
+  let head = format_head(200, content_type(rq.file), left, "")
+  if head.count > buffer.count {
+    close(file)
+    send_error(fd, 500, rq.head)
+    return 500
+  }
+  buffer.replaceSubrange(0..<head.count, with: head)
+  var used = head.count
+  repeat {
+    // Fill the buffer from the file (nothing for HEAD), then write it all
+    while !rq.head && left > 0 && used < buffer.count {
+      let n = buffer[used...].withUnsafeMutableBytes {
+        read(file, $0.baseAddress, min(left, $0.count))
+      }
+      if n < 0 && errno == EINTR { continue }
+      if n <= 0 {
+        left = 0  // the file shrank: the client sees a short body
+        break
+      }
+      used += n
+      left -= n
+    }
+    if write_all(fd, buffer, used) < 0 { break }
+    used = 0
+  } while !rq.head && left > 0
+  close(file)
+  return 200
+}
+
+// A copy of s for the log: at most LOG_FIELD bytes, anything but printable ASCII as
+// '?', so a client cannot write terminal escape codes or fake lines into the log.
+func printable(_ s: [UInt8]) -> String {
+  String(
+    decoding: s.prefix(LOG_FIELD).map { $0 > 0x20 && $0 < 0x7f ? $0 : UInt8(ascii: "?") },
+    as: UTF8.self)
+}
+
+func cannot_serve(_ dir: String, _ why: String) -> Never {
+  fputs("http-server: cannot serve \(dir): \(why)\n", stderr)
+  fputs(
+    "usage: http-server [DIR]   (DIR defaults to \(DEFAULT_DIR), from the current folder:"
+      + " run it in the kit's folder, or name a folder)\n", stderr)
+  exit(EXIT_FAILURE)
+}
+
+// One thread per connection. An error here ends this connection, not the server:
+// exit() would end every thread of the process. The thread makes no network calls of
+// its own: a socket is a file descriptor, read through stdio and written with write.
+func serve(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+  let fd = arg!.load(as: Int32.self)
+  var rq = Request()
+  var deadline = timespec()
+  free(arg)
+
+  if clock_gettime(CLOCK_MONOTONIC, &deadline) < 0 {
+    perror("clock_gettime failed")
+    close(fd)
+    return nil
+  }
+  deadline.tv_sec += REQUEST_SECONDS
+
+  // The descriptor as a FILE * for reading only: stdio buffers what arrives and
+  // getc takes it a byte at a time. Answers go straight to fd with write.
+  guard let input = fdopen(fd, "r") else {
+    perror("fdopen failed")
+    close(fd)
+    return nil
+  }
+
+  var status = read_request(input, &rq, deadline)
+  if status == 200 {
+    status = send_file(fd, rq)
+  } else if status != 0 {
+    send_error(fd, status, rq.head)
+  }
+  if status != 0 {
+    print("\(status) \(printable(rq.method)) \(printable(rq.target))")
+  }
+
+  // Closes fd too: the FILE owns the descriptor now
+  if fclose(input) != 0 { perror("fclose failed") }
+  return nil
+}
+
+var connfd: Int32
+var sin = sockaddr_in()
+var idle = timeval(tv_sec: IDLE_SECONDS, tv_usec: 0)
+var sa = sigaction()
+var st = stat()
+var tid = pthread_t()
+var opt: Int32 = 1
+var rc: Int32
+var fdp: UnsafeMutableRawPointer?
+setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
+let port = getenv("KIT_PORT") != nil ? atoi(getenv("KIT_PORT")) : PORT  // kit
+let dir = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : DEFAULT_DIR
+
+if CommandLine.arguments.count > 2 {
+  fputs("usage: http-server [DIR]   (DIR defaults to \(DEFAULT_DIR))\n", stderr)
+  exit(EXIT_FAILURE)
+}
+if realpath(dir, &root) == nil || stat(root, &st) < 0 {
+  cannot_serve(dir, String(cString: strerror(errno)))
+}
+if !is_directory(st) {
+  cannot_serve(dir, "not a folder")
+}
+
+// A client that resets its connection makes our write raise SIGPIPE, which would
+// kill the whole server. Ignored, write fails with EPIPE instead.
+memset(&sa, 0, MemoryLayout<sigaction>.size)
+sa.__sigaction_handler.sa_handler = SIG_IGN  // sa_handler is a macro for this union member
+sigemptyset(&sa.sa_mask)
+if sigaction(SIGPIPE, &sa, nil) < 0 {
+  perror("sigaction failed")
+  exit(EXIT_FAILURE)
+}
+
+let listenfd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+if listenfd < 0 {
+  perror("socket failed")
+  exit(EXIT_FAILURE)
+}
+if setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &opt, socklen_t(MemoryLayout<Int32>.size)) < 0 {
+  perror("setsockopt failed")
+  exit(EXIT_FAILURE)
+}
+memset(&sin, 0, MemoryLayout<sockaddr_in>.size)
+sin.sin_family = sa_family_t(AF_INET)
+sin.sin_addr.s_addr = in_addr_t(INADDR_ANY)
+sin.sin_port = UInt16(port).bigEndian
+let bound = withUnsafePointer(to: &sin) {
+  $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+    bind(listenfd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+  }
+}
+if bound < 0 {
+  perror("bind failed")
+  exit(EXIT_FAILURE)
+}
+if listen(listenfd, LISTENQ) < 0 {
+  perror("listen failed")
+  exit(EXIT_FAILURE)
+}
+print("Serving \(dir) on port \(port)")
+
+while true {
+  connfd = accept(listenfd, nil, nil)
+  if connfd < 0 {
+    // Out of descriptors, or a client gone before accept: keep serving, and
+    // give threads a moment to close some descriptors
+    rc = errno
+    perror("accept failed")
+    if rc == EMFILE || rc == ENFILE { sleep(1) }
+    continue
+  }
+
+  // A silent or slow client times out instead of holding its thread forever:
+  // a read or write that waits IDLE_SECONDS fails with EAGAIN.
+  let size = socklen_t(MemoryLayout<timeval>.size)
+  if setsockopt(connfd, SOL_SOCKET, SO_RCVTIMEO, &idle, size) < 0
+    || setsockopt(connfd, SOL_SOCKET, SO_SNDTIMEO, &idle, size) < 0
+  {
+    perror("setsockopt failed")
+    close(connfd)
+    continue
+  }
+
+  // Each thread gets its own copy of the descriptor, not &connfd, which the next
+  // accept overwrites
+  fdp = malloc(MemoryLayout<Int32>.size)
+  if fdp == nil {
+    perror("malloc failed")
+    close(connfd)
+    continue
+  }
+  fdp!.storeBytes(of: connfd, as: Int32.self)
+  // pthread functions return the error number instead of setting errno
+  rc = pthread_create(&tid, nil, serve, fdp)
+  if rc != 0 {
+    errno = rc
+    perror("pthread_create failed")
+    free(fdp)
+    close(connfd)
+    continue
+  }
+  rc = pthread_detach(tid)
+  if rc != 0 {
+    errno = rc
+    perror("pthread_detach failed")
+  }
+}
