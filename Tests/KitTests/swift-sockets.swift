@@ -345,14 +345,8 @@ private enum OneBytePerSend {
   static func exchange(
     _ bytes: [UInt8], port: UInt16, allAtOnce: Bool = false, waitForEachRead: Bool = true
   ) async throws -> [UInt8] {
-    try await withCheckedThrowingContinuation { continuation in
-      // Blocking calls, so a thread of its own, not one of the test runner's few
-      Thread.detachNewThread {
-        continuation.resume(
-          with: Result {
-            try run(bytes, port: port, allAtOnce: allAtOnce, waitForEachRead: waitForEachRead)
-          })
-      }
+    try await onThread {
+      try run(bytes, port: port, allAtOnce: allAtOnce, waitForEachRead: waitForEachRead)
     }
   }
 

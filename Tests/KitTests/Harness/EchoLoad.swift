@@ -9,14 +9,6 @@
 #endif
 import Foundation
 
-/// Runs blocking work on a thread of its own, so that it does not hold one of the few
-/// threads that Swift's concurrency shares among all the tests running in parallel.
-func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-  try await withCheckedThrowingContinuation { continuation in
-    Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
-  }
-}
-
 private func reason(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
 
 /// A duration as poll()'s timeout: whole milliseconds, at most a minute.

@@ -155,13 +155,6 @@ final class RawConnection: Sendable {
 }
 
 enum RawHTTP {
-  /// Runs blocking socket work on a thread of its own and waits for its result.
-  static func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-      Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
-    }
-  }
-
   /// Connects, sends `bytes` and reads until the server closes. `then` says what the
   /// client does after sending: wait for the answer, tell the server it has finished
   /// sending (end of stream mid-request), or hang up without reading.
