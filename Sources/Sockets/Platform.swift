@@ -67,13 +67,18 @@ struct Errno: Error, Equatable {
   static var current: Errno { Errno(code: errno) }
   static let interrupted = Errno(code: EINTR)
   static let inProgress = Errno(code: EINPROGRESS)
+  static let badDescriptor = Errno(code: EBADF)
+  static let alreadyRegistered = Errno(code: EEXIST)
+  static let notRegistered = Errno(code: ENOENT)
+  /// A client that reset its connection while it waited in the listen queue.
+  static let connectionAborted = Errno(code: ECONNABORTED)
 
   /// EAGAIN or EWOULDBLOCK: equal on Linux and Darwin, but POSIX lets them differ.
   var wouldBlock: Bool { code == EAGAIN || code == EWOULDBLOCK }
 }
 
 /// A C call's result as a Swift value: -1 means failure, with the reason in errno.
-private func checked<T: BinaryInteger>(_ result: T) -> Result<T, Errno> {
+func checked<T: BinaryInteger>(_ result: T) -> Result<T, Errno> {
   result == -1 ? .failure(.current) : .success(result)
 }
 
@@ -165,6 +170,11 @@ enum Posix {
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)))
   }
 
+  /// fcntl(F_GETFL): whether O_NONBLOCK is set.
+  static func isNonBlocking(_ fd: Int32) -> Result<Bool, Errno> {
+    checked(fcntl(fd, F_GETFL)).map { $0 & O_NONBLOCK != 0 }
+  }
+
   /// fcntl(O_NONBLOCK), returning whether the descriptor was non-blocking before.
   static func setNonBlocking(_ fd: Int32, _ enabled: Bool) -> Result<Bool, Errno> {
     let flags = fcntl(fd, F_GETFL)
@@ -180,9 +190,8 @@ enum Posix {
   ) -> Result<Int32, Errno> {
     // poll skips negative descriptors and would wait for nothing: a socket closed by
     // another thread (-1) fails here as every other call on it does.
-    guard fd >= 0 else { return .failure(Errno(code: EBADF)) }
-    let events = readiness == .readable ? POLLIN : POLLOUT
-    var entry = pollfd(fd: fd, events: Int16(events), revents: 0)
+    guard fd >= 0 else { return .failure(.badDescriptor) }
+    var entry = pollfd(fd: fd, events: readiness.pollEvents, revents: 0)
     return checked(poll(&entry, 1, milliseconds))
   }
 
@@ -200,14 +209,14 @@ enum Posix {
     }
   }
 
-  /// recv(2) into `bytes[offset...]`; with `peek` the bytes stay queued in the kernel.
+  /// recv(2) into `bytes[range]`; with `peek` the bytes stay queued in the kernel.
   static func receiveBytes(
-    _ fd: Int32, into bytes: inout [UInt8], from offset: Int, peek: Bool
+    _ fd: Int32, into bytes: inout [UInt8], _ range: Range<Int>, peek: Bool
   ) -> Result<Int, Errno> {
     let flags = peek ? receiveFlags | Int32(MSG_PEEK) : receiveFlags
     return bytes.withUnsafeMutableBytes { buffer in
-      let rest = UnsafeMutableRawBufferPointer(rebasing: buffer[offset...])
-      return checked(recv(fd, rest.baseAddress, rest.count, flags))
+      let part = UnsafeMutableRawBufferPointer(rebasing: buffer[range])
+      return checked(recv(fd, part.baseAddress, part.count, flags))
     }
   }
 

@@ -92,7 +92,7 @@ extension Socket {
     into bytes: inout [UInt8], from offset: Int, peek: Bool, until deadline: Deadline
   ) throws(SocketError) -> Int {
     try retrying("recv", until: deadline, waitingFor: .readable) {
-      Posix.receiveBytes(descriptor, into: &bytes, from: offset, peek: peek)
+      Posix.receiveBytes(descriptor, into: &bytes, offset..<bytes.count, peek: peek)
     }
   }
 }

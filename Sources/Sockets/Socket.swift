@@ -146,3 +146,15 @@ public final class Socket: Sendable {
     }
   }
 }
+
+/// A socket is equal only to itself, so that a program can keep what it knows about each
+/// connection in a dictionary keyed by the socket a `Poller` event names.
+extension Socket: Hashable {
+  public static func == (lhs: Socket, rhs: Socket) -> Bool {
+    lhs === rhs
+  }
+
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(ObjectIdentifier(self))
+  }
+}

@@ -2,6 +2,8 @@
 
 /// What went wrong in a socket call. Its description reads like `perror`'s output,
 /// "connect: Connection refused", so a program can print it and exit as the C ones do.
+/// `call` and `reason` are its two halves, for a program that words the line itself,
+/// as C's `perror("accept failed")` does.
 public enum SocketError: Error, Equatable, CustomStringConvertible {
   /// A system call failed: `call` is its C name, `errno` the code it left.
   case system(call: String, errno: Int32)
@@ -17,21 +19,40 @@ public enum SocketError: Error, Equatable, CustomStringConvertible {
   case lineTooLong(limit: Int)
   /// `receiveDatagram` got a datagram longer than `limit` bytes; the rest is lost.
   case datagramTooLarge(limit: Int)
+  /// A `Poller` over select(2) was given a socket whose descriptor does not fit in an
+  /// fd_set: select watches descriptors below FD_SETSIZE (`limit`, 1024 on Linux) only.
+  case descriptorTooLarge(descriptor: Int32, limit: Int32)
+
+  /// The C call that failed: "connect", "recv", "getaddrinfo", "select".
+  public var call: String {
+    switch self {
+    case .system(let call, _), .timedOut(let call): call
+    case .resolution: "getaddrinfo"
+    case .closedMidMessage, .lineTooLong: "recv"
+    case .datagramTooLarge: "recvmsg"
+    case .descriptorTooLarge: "select"
+    }
+  }
+
+  /// Why, without the call: "Connection refused", "timed out".
+  public var reason: String {
+    switch self {
+    case .system(_, let errno): Posix.describe(errno: errno)
+    case .resolution(_, let code): Posix.describe(resolutionError: code)
+    case .timedOut: "timed out"
+    case .closedMidMessage(let received):
+      "peer closed the connection after \(received) bytes of a message"
+    case .lineTooLong(let limit): "line longer than \(limit) bytes"
+    case .datagramTooLarge(let limit): "datagram longer than \(limit) bytes"
+    case .descriptorTooLarge(let descriptor, let limit):
+      "descriptor \(descriptor) is not below FD_SETSIZE (\(limit))"
+    }
+  }
 
   public var description: String {
     switch self {
-    case .system(let call, let errno):
-      "\(call): \(Posix.describe(errno: errno))"
-    case .resolution(let host, let code):
-      "getaddrinfo \(host): \(Posix.describe(resolutionError: code))"
-    case .timedOut(let call):
-      "\(call): timed out"
-    case .closedMidMessage(let received):
-      "recv: peer closed the connection after \(received) bytes of a message"
-    case .lineTooLong(let limit):
-      "recv: line longer than \(limit) bytes"
-    case .datagramTooLarge(let limit):
-      "recvmsg: datagram longer than \(limit) bytes"
+    case .resolution(let host, _): "getaddrinfo \(host): \(reason)"  // which name failed
+    default: "\(call): \(reason)"
     }
   }
 }

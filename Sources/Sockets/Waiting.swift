@@ -3,12 +3,6 @@
 // One loop for accept, send and receive, so each of them keeps its timeout and retries
 // after a signal (EINTR) in the same way.
 
-/// What a call waits for: data (or a client) to read, or room to write.
-enum Readiness {
-  case readable
-  case writable
-}
-
 /// When a blocking call gives up. One deadline spans a whole call, however many system
 /// calls it takes (`sendAll` of a large buffer, `receiveLine` over many small reads).
 struct Deadline {

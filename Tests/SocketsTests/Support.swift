@@ -14,6 +14,7 @@ let patience: Duration = .seconds(10)
 /// The errno values the tests expect, by name.
 enum Code {
   static let addressInUse = EADDRINUSE
+  static let alreadyExists = EEXIST
   static let badDescriptor = EBADF
   static let brokenPipe = EPIPE
   static let connectionRefused = ECONNREFUSED
@@ -113,6 +114,13 @@ func removeFile(_ path: String) {
 /// How many descriptors the process has open now.
 func openDescriptorCount() throws -> Int {
   try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+}
+
+/// How many descriptors the process may open (the soft RLIMIT_NOFILE).
+func descriptorLimit() -> Int {
+  var limit = rlimit()
+  guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
+  return Int(clamping: limit.rlim_cur)
 }
 
 /// How long `body` took.
