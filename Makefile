@@ -23,7 +23,7 @@ PROGRAMS := $(subst /,-,$(C_STEMS))
 VARIANT_SERVERS := $(filter-out $(addsuffix -server,$(EXAMPLES)),$(filter %-server,$(PROGRAMS)))
 FLAVORS  := c $(notdir $(shell find Sources -mindepth 1 -maxdepth 1 -type d -name '[a-z]*' | sort))
 
-.PHONY: help build demo test check-c listings line-counts clean $(EXAMPLES) $(VARIANT_SERVERS) \
+.PHONY: help build demo test check-c listings line-counts bench clean $(EXAMPLES) $(VARIANT_SERVERS) \
   $(addprefix trace-,$(EXAMPLES))
 
 help:
@@ -41,6 +41,7 @@ help:
 	@echo "  Another port or host: KIT_PORT=9000 KIT_HOST=127.0.0.1 make tcp-hello"
 	@echo
 	@echo "  make trace-<example>  the C and Swift programs' network system calls, side by side"
+	@echo "  make bench            every echo server's round trips and throughput, one table"
 	@echo "  make check-c          compile every C program with -Wall -Wextra"
 	@echo "  make listings         refresh the code listings in lectures/*.md"
 	@echo "  make line-counts      refresh README.md's table of lines per program and flavor"
@@ -89,5 +90,9 @@ listings:
 line-counts:
 	scripts/line-counts
 
+# Not a test: speed is measured here and compared with goals, never asserted in a test.
+bench:
+	scripts/bench
+
 clean:
-	rm -rf bin .build
+	rm -rf bin .build .build-release

@@ -112,7 +112,6 @@ struct TcpEchoTests {
           greedy: { $0 % 125 == 0 }, within: .seconds(60))
       }
       #expect(report.connections == 500)
-      print("DEBUG \(server) \(report.bytes) bytes")
       try await running.wait(for: "500 Connected lines") {
         $0.stdoutText.split(separator: "\n").count == 501
       }
