@@ -12,8 +12,9 @@ import PackageDescription
 /// The kit's libraries that a flavor's programs (or another library) import.
 let libraryDependencies: [String: [String]] = [
   "Sockets": ["CShims"],
+  "EchoLoop": ["Sockets"],
   "swift": ["CShims"],
-  "swift-sockets": ["Sockets", "KitOptions", "CShims"],
+  "swift-sockets": ["Sockets", "KitOptions", "CShims", "EchoLoop"],
 ]
 
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
