@@ -207,8 +207,11 @@ func discard(_ fd: Int32) {
 }
 
 var address = sockaddr_in()  // zero-filled: C's memset
-var readable = fd_set()
-var writable = fd_set()
+// The two sets select() fills in place, allocated once. Pointers, not `var`s: each
+// &readable on a global var is an access Swift checks at run time for exclusivity,
+// and in this loop those checks would cost more than the rest of the work.
+let readable = UnsafeMutablePointer<fd_set>.allocate(capacity: 1)
+let writable = UnsafeMutablePointer<fd_set>.allocate(capacity: 1)
 var opt: Int32 = 1
 setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
 let port = getenv("KIT_PORT") != nil ? atoi(getenv("KIT_PORT")) : PORT  // kit
@@ -257,25 +260,25 @@ max_fd = listener
 while true {
   // select() overwrites its sets with the ready ones: build them every time,
   // a walk over every descriptor up to max_fd
-  kit_FD_ZERO(&readable)
-  kit_FD_ZERO(&writable)
+  kit_FD_ZERO(readable)
+  kit_FD_ZERO(writable)
   if accepting {
-    kit_FD_SET(listener, &readable)
+    kit_FD_SET(listener, readable)
   }
   var fd: Int32 = 0
   while fd <= max_fd {
     if conns[Int(fd)].open {
       if wants_input(conns + Int(fd)) {
-        kit_FD_SET(fd, &readable)
+        kit_FD_SET(fd, readable)
       }
       if wants_output(conns + Int(fd)) {
-        kit_FD_SET(fd, &writable)
+        kit_FD_SET(fd, writable)
       }
     }
     fd += 1
   }
   // Sleep until something is ready: the only place this thread waits
-  if select(max_fd + 1, &readable, &writable, nil, nil) < 0 {
+  if select(max_fd + 1, readable, writable, nil, nil) < 0 {
     if errno == EINTR {
       continue
     }
@@ -285,15 +288,15 @@ while true {
   // A reset peer shows as readable (or writable): its recv or send says so
   fd = 0
   while fd <= max_fd {
-    if conns[Int(fd)].open && kit_FD_ISSET(fd, &readable) != 0 {
+    if conns[Int(fd)].open && kit_FD_ISSET(fd, readable) != 0 {
       on_readable(fd)
     }
-    if conns[Int(fd)].open && kit_FD_ISSET(fd, &writable) != 0 {
+    if conns[Int(fd)].open && kit_FD_ISSET(fd, writable) != 0 {
       on_writable(fd)
     }
     fd += 1
   }
-  if kit_FD_ISSET(listener, &readable) != 0 {
+  if kit_FD_ISSET(listener, readable) != 0 {
     accept_clients()
   }
 }
