@@ -18,8 +18,8 @@ public enum SocketType: Sendable, Hashable {
 /// take noncopyable values. A class is shared, never copied, so every holder sees the
 /// same descriptor; and ARC closes it in `deinit`, so a socket dropped on an error path
 /// (a `bind` that throws, a `connect` that times out) is closed there, with no `defer`
-/// to forget. A lock makes `close()` safe to call twice and from any thread, which is
-/// what makes the class `Sendable`.
+/// to forget. The descriptor is an atomic value, swapped for -1 by `close()`: that makes
+/// closing safe to do twice and from any thread, which is what makes the class `Sendable`.
 ///
 /// A socket lives as long as something refers to it: keep each one in a variable (or a
 /// collection) for as long as the connection should stay open; `let (_, server) = ...`
@@ -34,17 +34,18 @@ public enum SocketType: Sendable, Hashable {
 /// descriptions read like `perror`: "connect: Connection refused".
 public final class Socket: Sendable {
   /// The descriptor, -1 once closed: a closed socket's calls fail with EBADF instead
-  /// of reaching whatever the kernel has since given that number to.
-  private let state: Mutex<Int32>
+  /// of reaching whatever the kernel has since given that number to. Atomic, not behind
+  /// a lock: every call reads it, and an atomic read costs no more than a plain one.
+  private let state: Atomic<Int32>
 
   /// A new, unbound socket. Most programs use `listen`, `connect` or `datagram` instead.
   public init(family: AddressFamily, type: SocketType) throws(SocketError) {
-    state = Mutex(try Posix.makeSocket(family, type).orThrow("socket"))
+    state = Atomic(try Posix.makeSocket(family, type).orThrow("socket"))
   }
 
   /// Takes ownership of a descriptor that the kernel has just handed out.
   init(adopting descriptor: Int32) {
-    state = Mutex(descriptor)
+    state = Atomic(descriptor)
   }
 
   deinit {
@@ -53,15 +54,13 @@ public final class Socket: Sendable {
 
   /// The descriptor, for poll(2) and friends; -1 once closed. Do not close it yourself.
   public var descriptor: Int32 {
-    state.withLock { $0 }
+    state.load(ordering: .acquiring)
   }
 
-  /// Closes the socket now; later calls on it fail with EBADF. Closing twice is harmless.
+  /// Closes the socket now; later calls on it fail with EBADF. Closing twice is harmless:
+  /// only the first exchange gets the descriptor back.
   public func close() {
-    let descriptor = state.withLock { descriptor in
-      defer { descriptor = -1 }
-      return descriptor
-    }
+    let descriptor = state.exchange(-1, ordering: .acquiringAndReleasing)
     if descriptor >= 0 {
       Posix.closeDescriptor(descriptor)
     }
