@@ -91,8 +91,10 @@ static double others(int start, double elapsed) {
     return (double)(others_ticks() - busy_mark) / (double)sysconf(_SC_CLK_TCK) / elapsed;
 }
 
+/* It can come out a little below zero: /proc/stat and a process's own times are
+ * counted apart, in clock ticks. */
 static void print_others(double cores) {
-    if (cores >= 0)
+    if (server_pid > 0)
         printf(" others=%.2f", cores < 0.005 ? 0 : cores);
     printf("\n");
 }
