@@ -6,6 +6,7 @@
 //   Sources/<Library>/ (capitalised)     -> library <Library> (Swift, or C with include/),
 //                                           tested by Tests/<Library>Tests if present
 // `make build` copies each executable to bin/<flavor>/<example>-<role>.
+//   labs/grader/ and labs/<NN>-<lab>/checks.swift -> executable kit-grade (labs/README.md)
 import Foundation
 import PackageDescription
 
@@ -80,8 +81,21 @@ for library in libraries {
     targets.append(.testTarget(name: "\(library)Tests", dependencies: [.target(name: library)]))
   }
 }
-// The cross-language tests run the programs as processes, so they link none of them.
-targets.append(.testTarget(name: "KitTests"))
+// The lab grader: its framework in labs/grader/, each lab's checks beside its handout.
+// Only those files are its sources: the starters and solutions in labs/ are the
+// students' programs, which the grader compiles itself.
+let labs = entries("labs", directories: true).filter { $0.first?.isNumber == true }
+targets.append(
+  .executableTarget(
+    name: "kit-grade",
+    dependencies: [
+      "KitHarness", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ],
+    path: "labs",
+    sources: ["grader"] + labs.map { "\($0)/checks.swift" }))
+// The cross-language tests run the programs (and the grader) as processes, so they
+// link none of them: only the harness that starts them.
+targets.append(.testTarget(name: "KitTests", dependencies: ["KitHarness"]))
 
 let package = Package(
   name: "socket-kit",

@@ -8,6 +8,7 @@
 #endif
 import Foundation
 import Synchronization
+import KitHarness
 import Testing
 
 @Suite("chat", .timeLimit(.minutes(2)))

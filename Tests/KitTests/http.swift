@@ -4,6 +4,7 @@
 // clients that leave mid-request) against every server flavor, and against the C server
 // built with AddressSanitizer and UndefinedBehaviorSanitizer.
 import Foundation
+import KitHarness
 import Testing
 
 @Suite("http", .timeLimit(.minutes(5)))

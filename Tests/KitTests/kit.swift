@@ -1,6 +1,7 @@
 // The kit as a whole: every program in every flavor, every example with its note and
 // its tests, and generated text (listings, line counts) equal to what it is made from.
 import Foundation
+import KitHarness
 import Testing
 
 @Suite("the kit", .timeLimit(.minutes(1)))

@@ -6,6 +6,7 @@
 // answers (`--timeout 0.3`, bounding the test). The lecture's Python programs and the
 // slides' Java programs, rewritten here with the same behaviour, interoperate with it.
 import Foundation
+import KitHarness
 import Testing
 
 #if canImport(Glibc)

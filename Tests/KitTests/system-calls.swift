@@ -1,6 +1,7 @@
 // The swift flavor is a line-by-line twin of the C: for every example, both make the
 // same network system calls in the same order, as `strace -f -e trace=%network` sees.
 import Foundation
+import KitHarness
 import Testing
 
 /// A server program of an example and the example's client, as found in CSources/.

@@ -1,6 +1,7 @@
 // tcp-capitalize: every client flavor against every server (iterative, fork, thread)
 // of every flavor, several clients in turn; and a silent client that blocks the
 // iterative server but not the concurrent ones.
+import KitHarness
 import Testing
 
 @Suite("tcp-capitalize", .timeLimit(.minutes(1)))

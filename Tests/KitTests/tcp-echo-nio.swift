@@ -4,6 +4,7 @@
 // was built, and Package.swift builds the swift-nio flavor only when KIT_NIO is set:
 // this check makes sure that a run that asked for it (make test) really has it.
 import Foundation
+import KitHarness
 import Testing
 
 @Suite("tcp-echo over SwiftNIO", .timeLimit(.minutes(1)))

@@ -6,6 +6,7 @@
 #if canImport(Glibc)
   @preconcurrency import Glibc
 #endif
+import KitHarness
 import Testing
 
 @Suite("tcp-echo", .timeLimit(.minutes(5)))

@@ -1,4 +1,5 @@
 // tcp-hello: every client flavor against every server flavor, byte for byte.
+import KitHarness
 import Testing
 
 @Suite("tcp-hello", .timeLimit(.minutes(1)))

@@ -1,3 +1,4 @@
+import KitHarness
 import Testing
 
 // tcp-stream: every client flavor against every server flavor with empty, one-byte,

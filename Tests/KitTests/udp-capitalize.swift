@@ -1,5 +1,6 @@
 // udp-capitalize: every client flavor against every server flavor, several clients in
 // turn against one server, which loops forever.
+import KitHarness
 import Testing
 
 @Suite("udp-capitalize", .timeLimit(.minutes(1)))

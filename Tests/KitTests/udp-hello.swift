@@ -1,5 +1,6 @@
 // udp-hello: every client flavor against every server flavor, byte for byte, several
 // clients in turn against one server (it loops forever and never exits by itself).
+import KitHarness
 import Testing
 
 @Suite("udp-hello", .timeLimit(.minutes(1)))

@@ -7,11 +7,11 @@
 import Foundation
 import Synchronization
 
-enum Transport: String, Sendable { case tcp, udp }
+package enum Transport: String, Sendable { case tcp, udp }
 
-enum Ports {
+package enum Ports {
   /// Held (TCP listening and UDP bound) for the whole run, where they are free.
-  static let lecturePorts: [UInt16] = [8080, 6789, 9876]
+  package static let lecturePorts: [UInt16] = [8080, 6789, 9876]
   private static let held: [Int32] = lecturePorts.flatMap { port in
     [bindSocket(port, .tcp, listening: true), bindSocket(port, .udp)].compactMap { $0 }
   }
@@ -21,7 +21,7 @@ enum Ports {
   private static let next = Mutex(UInt16.random(in: 20000..<29000))
 
   /// A port free for both TCP and UDP right now, never handed out twice in a run.
-  static func reserve() -> UInt16 {
+  package static func reserve() -> UInt16 {
     _ = held
     while true {
       let port = next.withLock { value in
@@ -59,7 +59,7 @@ enum Ports {
   /// as the kernel lists it in /proc/net: a check that consumes no connection, so even
   /// a server that accepts exactly one client can be waited for. Test ports are
   /// reserved for one test each, so whichever transport opened it is that test's server.
-  static func isOpen(_ port: UInt16) -> Bool {
+  package static func isOpen(_ port: UInt16) -> Bool {
     let suffix = Array(String(format: ":%04X", port).utf8)
     return ["tcp", "tcp6"].contains { scan("/proc/net/\($0)", port: suffix, listeningOnly: true) }
       || ["udp", "udp6"].contains { scan("/proc/net/\($0)", port: suffix, listeningOnly: false) }

@@ -18,7 +18,7 @@ private func milliseconds(_ duration: Duration) -> Int32 {
 }
 
 /// What is left until `deadline`, as poll()'s timeout: 0 once it has passed.
-func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
+package func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
   let left = deadline - .now
   return left <= .zero ? 0 : max(1, milliseconds(left))
 }
@@ -28,10 +28,10 @@ func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
 /// What a test connection sends: stream `s` is a fixed pseudo-random byte sequence
 /// read from its own starting point, so two streams differ and any stretch of either
 /// can be compared in place.
-enum EchoPattern {
-  static let period = 1 << 20
+package enum EchoPattern {
+  package static let period = 1 << 20
   /// The longest stretch asked for at once.
-  static let maxChunk = 256 * 1024
+  package static let maxChunk = 256 * 1024
 
   /// `period + maxChunk` bytes; the tail repeats the head, so a stretch of up to
   /// maxChunk bytes from any position below `period` is contiguous.
@@ -51,16 +51,16 @@ enum EchoPattern {
   }()
 
   /// Byte `offset` of stream `stream`, and up to maxChunk after it.
-  static func at(stream: Int, offset: Int) -> UnsafeRawPointer {
+  package static func at(stream: Int, offset: Int) -> UnsafeRawPointer {
     UnsafeRawPointer(bytes.baseAddress!) + (offset + stream &* 7919) % period
   }
 }
 
 /// Message sizes from a seeded generator: the same plan on every run.
-struct MessageSizes {
+package struct MessageSizes {
   private var state: UInt64
 
-  init(seed: Int) { state = UInt64(truncatingIfNeeded: seed) &+ 0x1234_5678 }
+  package init(seed: Int) { state = UInt64(truncatingIfNeeded: seed) &+ 0x1234_5678 }
 
   private mutating func next(_ range: ClosedRange<Int>) -> Int {
     state &+= 0x9E37_79B9_7F4A_7C15  // SplitMix64
@@ -74,7 +74,7 @@ struct MessageSizes {
   /// `count` sizes from 1 byte to 64 KiB, most of them small: the first is 1 byte and
   /// the second 64 KiB, so both ends always occur; then 90% up to 512 bytes, 8% up to
   /// 8 KiB, 2% up to 64 KiB. About 2 KiB on average for 100 messages.
-  mutating func mixed(count: Int) -> [Int] {
+  package mutating func mixed(count: Int) -> [Int] {
     (0..<count).map { index in
       if index == 0 { return 1 }
       if index == 1 { return 65536 }
@@ -86,12 +86,12 @@ struct MessageSizes {
 
 // MARK: - Sockets
 
-enum EchoSocket {
+package enum EchoSocket {
   /// A TCP socket to 127.0.0.1:port, close-on-exec (a server that a parallel test
   /// starts must not inherit it), connected (blocking) or connecting (non-blocking).
   /// `receiveBuffer` sets SO_RCVBUF before connecting, so the window this end offers
   /// stays that small: the server's echo to it backs up sooner.
-  static func open(port: UInt16, blocking: Bool, receiveBuffer: Int32? = nil) throws -> Int32 {
+  package static func open(port: UInt16, blocking: Bool, receiveBuffer: Int32? = nil) throws -> Int32 {
     var flags = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
     if !blocking { flags |= Int32(SOCK_NONBLOCK.rawValue) }
     let fd = socket(AF_INET, flags, 0)
@@ -118,19 +118,19 @@ enum EchoSocket {
     return fd
   }
 
-  static func setNonBlocking(_ fd: Int32) {
+  package static func setNonBlocking(_ fd: Int32) {
     _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
   }
 
   /// The error a non-blocking connect ended with (0: connected).
-  static func pendingError(_ fd: Int32) -> Int32 {
+  package static func pendingError(_ fd: Int32) -> Int32 {
     var error: Int32 = 0
     var length = socklen_t(MemoryLayout<Int32>.size)
     return getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) < 0 ? errno : error
   }
 
   /// The hard limit on this process's open descriptors: what raiseDescriptorLimit gives.
-  static func descriptorLimit() -> Int {
+  package static func descriptorLimit() -> Int {
     var limit = rlimit()
     guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
     return Int(clamping: limit.rlim_max)
@@ -139,7 +139,7 @@ enum EchoSocket {
   /// Raises this process's soft limit on open descriptors to its hard limit: one test
   /// may hold a thousand connections while others run. Programs started afterwards
   /// inherit the raised limit.
-  static func raiseDescriptorLimit() {
+  package static func raiseDescriptorLimit() {
     var limit = rlimit()
     let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
     guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
@@ -161,31 +161,31 @@ enum EchoSocket {
 /// its sends could not place (more than its socket's send buffer holds, or it would
 /// not have stopped reading), and its cap is at work. Then it reads and sends as the
 /// others do.
-enum EchoLoad {
-  static let greedyReceiveBuffer: Int32 = 16 * 1024
-  static let greedyQuiet: Duration = .milliseconds(200)
+package enum EchoLoad {
+  package static let greedyReceiveBuffer: Int32 = 16 * 1024
+  package static let greedyQuiet: Duration = .milliseconds(200)
 
-  struct Report: Sendable {
-    var connections = 0
-    var bytes = 0
+  package struct Report: Sendable {
+    package var connections = 0
+    package var bytes = 0
   }
 
   private struct Connection {
-    var fd: Int32
-    let stream: Int
-    let sizes: [Int]
-    let total: Int
-    var holding: Bool  // greedy, and not reading yet
-    var lastProgress = ContinuousClock.now  // of its sends, while holding
-    var connected = false
-    var message = 0  // the message being sent, and how much of it is gone
-    var inMessage = 0
-    var sent = 0
-    var received = 0
-    var done = false
+    package var fd: Int32
+    package let stream: Int
+    package let sizes: [Int]
+    package let total: Int
+    package var holding: Bool  // greedy, and not reading yet
+    package var lastProgress = ContinuousClock.now  // of its sends, while holding
+    package var connected = false
+    package var message = 0  // the message being sent, and how much of it is gone
+    package var inMessage = 0
+    package var sent = 0
+    package var received = 0
+    package var done = false
   }
 
-  static func run(
+  package static func run(
     port: UInt16, connections count: Int, sizes: (Int) -> [Int],
     greedy: (Int) -> Bool = { _ in false }, halfClose: Bool = false, within limit: Duration
   ) throws -> Report {
@@ -317,13 +317,13 @@ enum EchoLoad {
 
 /// One connection driven step by step: send without reading, read later, half-close,
 /// reset. Used by one thread at a time (each step runs inside `onThread`).
-final class EchoPeer: @unchecked Sendable {
+package final class EchoPeer: @unchecked Sendable {
   private var fd: Int32
-  let stream: Int
-  private(set) var sent = 0
-  private(set) var received = 0
+  package let stream: Int
+  package private(set) var sent = 0
+  package private(set) var received = 0
 
-  init(port: UInt16, stream: Int) throws {
+  package init(port: UInt16, stream: Int) throws {
     fd = try EchoSocket.open(port: port, blocking: true)
     EchoSocket.setNonBlocking(fd)
     self.stream = stream
@@ -334,7 +334,7 @@ final class EchoPeer: @unchecked Sendable {
   /// Sends pattern bytes without reading any, until `limit` bytes are gone or the
   /// socket has taken nothing for `quiet`: the server has stopped reading (or its
   /// buffers and ours are full). Returns whether it stalled.
-  func sendUntilStalled(limit: Int, quiet: Duration) throws -> Bool {
+  package func sendUntilStalled(limit: Int, quiet: Duration) throws -> Bool {
     let quietMilliseconds = milliseconds(quiet)
     while sent < limit {
       let length = min(limit - sent, 64 * 1024)
@@ -355,7 +355,7 @@ final class EchoPeer: @unchecked Sendable {
   }
 
   /// Reads until every byte sent has come back, checking each.
-  func receiveEcho(within limit: Duration) throws {
+  package func receiveEcho(within limit: Duration) throws {
     let deadline = ContinuousClock.now + limit
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: EchoPattern.maxChunk, alignment: 16)
     defer { buffer.deallocate() }
@@ -379,7 +379,7 @@ final class EchoPeer: @unchecked Sendable {
   }
 
   /// Expects end-of-stream (recv returns 0), not more bytes and not a reset.
-  func expectEndOfStream(within limit: Duration) throws {
+  package func expectEndOfStream(within limit: Duration) throws {
     let deadline = ContinuousClock.now + limit
     var byte: UInt8 = 0
     while true {
@@ -394,17 +394,17 @@ final class EchoPeer: @unchecked Sendable {
   }
 
   /// shutdown(SHUT_WR): sends FIN; the server sees end-of-stream, we can still read.
-  func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+  package func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 
   /// SO_LINGER with a zero timeout, then close: the kernel sends RST instead of FIN
   /// and drops whatever is unsent or unread.
-  func reset() {
+  package func reset() {
     var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
     _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
     close()
   }
 
-  func close() {
+  package func close() {
     if fd >= 0 { Glibc.close(fd) }
     fd = -1
   }
@@ -420,9 +420,9 @@ final class EchoPeer: @unchecked Sendable {
 
 // MARK: - A process seen through /proc
 
-enum ProcessStatus {
+package enum ProcessStatus {
   /// Resident memory in KiB (VmRSS in /proc/<pid>/status).
-  static func residentKiB(_ pid: pid_t) throws -> Int {
+  package static func residentKiB(_ pid: pid_t) throws -> Int {
     let text = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
     guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
       let kib = Int(line.split(separator: " ")[1])
@@ -431,12 +431,12 @@ enum ProcessStatus {
   }
 
   /// How many descriptors the process has open.
-  static func openDescriptors(_ pid: pid_t) throws -> Int {
+  package static func openDescriptors(_ pid: pid_t) throws -> Int {
     try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
   }
 
   /// CPU time used so far, in clock ticks (utime + stime in /proc/<pid>/stat).
-  static func cpuTicks(_ pid: pid_t) throws -> Int {
+  package static func cpuTicks(_ pid: pid_t) throws -> Int {
     let text = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
     // The command name, in parentheses, may hold spaces: count fields after it.
     guard let close = text.lastIndex(of: ")") else {
@@ -451,7 +451,7 @@ enum ProcessStatus {
   }
 
   /// Waits until `condition` holds for the process, checking every 10 ms.
-  static func wait(
+  package static func wait(
     for what: String, within limit: Duration = .seconds(10), _ condition: () throws -> Bool
   ) async throws {
     let deadline = ContinuousClock.now + limit

@@ -10,19 +10,19 @@ import Synchronization
 #endif
 
 /// A response as the bytes on the wire show it: status line, headers, body.
-struct HTTPResponse: Sendable, CustomStringConvertible {
-  let statusLine: String
-  let status: Int
-  let headers: [Header]
-  let body: [UInt8]
+package struct HTTPResponse: Sendable, CustomStringConvertible {
+  package let statusLine: String
+  package let status: Int
+  package let headers: [Header]
+  package let body: [UInt8]
 
-  struct Header: Sendable {
-    let name: String
-    let value: String
+  package struct Header: Sendable {
+    package let name: String
+    package let value: String
   }
 
   /// nil unless the bytes hold a status line and headers up to the empty line.
-  init?(_ bytes: [UInt8]) {
+  package init?(_ bytes: [UInt8]) {
     let separator: [UInt8] = Array("\r\n\r\n".utf8)
     guard let end = bytes.firstRange(of: separator) else { return nil }
     let lines = String(decoding: bytes[..<end.lowerBound], as: UTF8.self)
@@ -43,23 +43,23 @@ struct HTTPResponse: Sendable, CustomStringConvertible {
   }
 
   /// The first header of that name, compared without case.
-  func header(_ name: String) -> String? {
+  package func header(_ name: String) -> String? {
     headers.first { $0.name.lowercased() == name.lowercased() }?.value
   }
 
-  var description: String { "\(statusLine) (\(body.count) bytes of body)" }
+  package var description: String { "\(statusLine) (\(body.count) bytes of body)" }
 }
 
 /// What a raw connection got back before the server closed it.
-struct RawReply: Sendable, CustomStringConvertible {
-  var bytes: [UInt8] = []
+package struct RawReply: Sendable, CustomStringConvertible {
+  package var bytes: [UInt8] = []
   /// The connection ended in a reset (or a failed send) rather than a clean close.
-  var reset = false
+  package var reset = false
 
-  var response: HTTPResponse? { HTTPResponse(bytes) }
+  package var response: HTTPResponse? { HTTPResponse(bytes) }
   /// The response's status, or 0 when the server closed without answering.
-  var status: Int { response?.status ?? 0 }
-  var description: String {
+  package var status: Int { response?.status ?? 0 }
+  package var description: String {
     response.map { "\($0)" }
       ?? (bytes.isEmpty
         ? "closed without a response\(reset ? " (reset)" : "")"
@@ -68,12 +68,12 @@ struct RawReply: Sendable, CustomStringConvertible {
 }
 
 /// One TCP connection to 127.0.0.1, driven byte by byte by a test.
-final class RawConnection: Sendable {
-  let fd: Int32
+package final class RawConnection: Sendable {
+  package let fd: Int32
   /// How long any one send or receive may block.
-  static let patience = 15
+  package static let patience = 15
 
-  init(port: UInt16) throws {
+  package init(port: UInt16) throws {
     fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else {
       throw HarnessError(description: "raw client: socket: \(String(cString: strerror(errno)))")
@@ -98,8 +98,32 @@ final class RawConnection: Sendable {
     }
   }
 
+  /// A connection a test's own `Listener` accepted, with the same bounds on each call.
+  package init(accepted fd: Int32) {
+    self.fd = fd
+    var timeout = timeval(tv_sec: RawConnection.patience, tv_usec: 0)
+    let size = socklen_t(MemoryLayout<timeval>.size)
+    _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, size)
+    _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, size)
+  }
+
+  /// One recv of at most `limit` bytes: what the peer's first write brought, or less.
+  /// Empty at end of stream.
+  package func receiveOnce(upTo limit: Int) throws -> [UInt8] {
+    var chunk = [UInt8](repeating: 0, count: limit)
+    while true {
+      let count = recv(fd, &chunk, limit, 0)
+      if count >= 0 { return Array(chunk[..<count]) }
+      if errno == EINTR { continue }
+      throw HarnessError(
+        description: errno == EAGAIN || errno == EWOULDBLOCK
+          ? "the peer sent nothing for \(Self.patience) s"
+          : "recv: \(String(cString: strerror(errno)))")
+    }
+  }
+
   /// Sends all of bytes; false if the server closed or reset the connection meanwhile.
-  func send(_ bytes: [UInt8]) throws -> Bool {
+  package func send(_ bytes: [UInt8]) throws -> Bool {
     var offset = 0
     while offset < bytes.count {
       let sent = bytes[offset...].withUnsafeBytes {
@@ -119,16 +143,16 @@ final class RawConnection: Sendable {
   }
 
   /// No more bytes from us; the server sees end of stream.
-  func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
+  package func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
 
   /// Whether the server has something to say (or has closed), waiting at most `milliseconds`.
-  func readable(within milliseconds: Int32) -> Bool {
+  package func readable(within milliseconds: Int32) -> Bool {
     var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
     return poll(&ready, 1, milliseconds) > 0
   }
 
   /// Everything the server sends until it closes.
-  func receiveAll() throws -> RawReply {
+  package func receiveAll() throws -> RawReply {
     var reply = RawReply()
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {
@@ -151,14 +175,14 @@ final class RawConnection: Sendable {
     }
   }
 
-  func close() { Glibc.close(fd) }
+  package func close() { Glibc.close(fd) }
 }
 
-enum RawHTTP {
+package enum RawHTTP {
   /// Connects, sends `bytes` and reads until the server closes. `then` says what the
   /// client does after sending: wait for the answer, tell the server it has finished
   /// sending (end of stream mid-request), or hang up without reading.
-  static func exchange(port: UInt16, _ bytes: [UInt8], then after: After = .wait) async throws
+  package static func exchange(port: UInt16, _ bytes: [UInt8], then after: After = .wait) async throws
     -> RawReply
   {
     try await onThread {
@@ -178,39 +202,39 @@ enum RawHTTP {
     }
   }
 
-  static func exchange(port: UInt16, _ text: String, then after: After = .wait) async throws
+  package static func exchange(port: UInt16, _ text: String, then after: After = .wait) async throws
     -> RawReply
   {
     try await exchange(port: port, Array(text.utf8), then: after)
   }
 
-  enum After: Sendable { case wait, finishSending, hangUp }
+  package enum After: Sendable { case wait, finishSending, hangUp }
 }
 
 /// A slowloris: sends a request one byte a second, as long as the server listens,
 /// and reports how the server ended it.
-final class SlowClient: Sendable {
+package final class SlowClient: Sendable {
   /// How the slow request ended, and what happened to the others meanwhile.
-  struct Outcome: Sendable {
+  package struct Outcome: Sendable {
     /// Bytes sent before the server answered or closed.
-    var sent = 0
-    var reply = RawReply()
+    package var sent = 0
+    package var reply = RawReply()
     /// The replies of the other requests, made while this one was under way.
-    var others: [RawReply] = []
+    package var others: [RawReply] = []
     /// Whether the server had already ended the slow request when the others were done.
-    var endedBeforeOthers = false
+    package var endedBeforeOthers = false
   }
 
   private let connection: RawConnection
   private let outcome = Mutex<Result<Outcome, any Error>?>(nil)
 
   /// Connected on return, so a test knows the server has this client before it goes on.
-  init(port: UInt16) throws { connection = try RawConnection(port: port) }
+  package init(port: UInt16) throws { connection = try RawConnection(port: port) }
 
   /// Starts dripping `request` on a thread of its own. After the first byte, the same
   /// thread makes the `others` requests, each on a connection of its own: one thread,
   /// so the order of events is the server's, whatever the test's tasks are waiting for.
-  func start(_ request: [UInt8], others: [[UInt8]] = [], port: UInt16 = 0) {
+  package func start(_ request: [UInt8], others: [[UInt8]] = [], port: UInt16 = 0) {
     Thread.detachNewThread { [self] in
       let result = Result { () throws -> Outcome in
         var outcome = Outcome()
@@ -238,7 +262,7 @@ final class SlowClient: Sendable {
   }
 
   /// What happened, once the server has ended the slow request.
-  func result(within limit: Duration) async throws -> Outcome {
+  package func result(within limit: Duration) async throws -> Outcome {
     let clock = ContinuousClock()
     let deadline = clock.now + limit
     while true {

@@ -7,21 +7,22 @@
 import Foundation
 import Synchronization
 
-struct HarnessError: Error, CustomStringConvertible {
-  let description: String
+package struct HarnessError: Error, CustomStringConvertible {
+  package let description: String
+  package init(description: String) { self.description = description }
 }
 
 /// How a process ended.
-enum Termination: Equatable, Sendable, CustomStringConvertible {
+package enum Termination: Equatable, Sendable, CustomStringConvertible {
   case exit(Int32)
   case signal(Int32)
 
-  init(waitStatus status: Int32) {
+  package init(waitStatus status: Int32) {
     // WIFEXITED/WEXITSTATUS/WTERMSIG are C macros, which Swift does not import.
     self = status & 0x7f == 0 ? .exit((status >> 8) & 0xff) : .signal(status & 0x7f)
   }
 
-  var description: String {
+  package var description: String {
     switch self {
     case .exit(let code): "exit status \(code)"
     case .signal(let number): "signal \(number)"
@@ -30,21 +31,21 @@ enum Termination: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// What a program has written so far, and how it ended (once it has).
-struct Output: Sendable {
-  var stdout: [UInt8] = []
-  var stderr: [UInt8] = []
-  var termination: Termination?
-  var openPipes = 2
+package struct Output: Sendable {
+  package var stdout: [UInt8] = []
+  package var stderr: [UInt8] = []
+  package var termination: Termination?
+  package var openPipes = 2
 
   /// Ended, and every byte it wrote has been read.
-  var isFinished: Bool { termination != nil && openPipes == 0 }
-  var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-  var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+  package var isFinished: Bool { termination != nil && openPipes == 0 }
+  package var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+  package var stderrText: String { String(decoding: stderr, as: UTF8.self) }
 }
 
-final class Running: Sendable {
-  let label: String
-  let pid: pid_t
+package final class Running: Sendable {
+  package let label: String
+  package let pid: pid_t
   private let state = Mutex(State())
 
   private struct Waiter {
@@ -60,7 +61,7 @@ final class Running: Sendable {
 
   /// Starts `program` with `arguments`, `environment` added to the test's own, `input` on stdin
   /// (then closed). `wrapper` runs it under another command, such as strace.
-  convenience init(
+  package convenience init(
     _ program: Program, arguments: [String] = [], environment: [String: String] = [:],
     input: [UInt8] = [], wrapper: [String] = []
   ) throws {
@@ -70,7 +71,7 @@ final class Running: Sendable {
   }
 
   /// Starts `command` (its first word is looked up in PATH).
-  init(
+  package init(
     command: [String], label: String? = nil, environment: [String: String] = [:],
     input: [UInt8] = []
   ) throws {
@@ -97,11 +98,11 @@ final class Running: Sendable {
   }
 
   /// The output now, whatever state the program is in.
-  var output: Output { state.withLock { $0.output } }
+  package var output: Output { state.withLock { $0.output } }
 
   /// Waits until `condition` holds, or fails after `limit` saying `what` did not happen.
   @discardableResult
-  func wait(
+  package func wait(
     for what: String, within limit: Duration = .seconds(10),
     until condition: @escaping @Sendable (Output) -> Bool
   ) async throws -> Output {
@@ -136,12 +137,12 @@ final class Running: Sendable {
 
   /// Waits for the program to end by itself and returns everything it wrote.
   @discardableResult
-  func finish(within limit: Duration = .seconds(10)) async throws -> Output {
+  package func finish(within limit: Duration = .seconds(10)) async throws -> Output {
     try await wait(for: "exiting", within: limit) { $0.isFinished }
   }
 
   /// Waits until stdout holds exactly `expected` (a looping server's transcript so far).
-  func waitForStdout(_ expected: String, within limit: Duration = .seconds(10)) async throws {
+  package func waitForStdout(_ expected: String, within limit: Duration = .seconds(10)) async throws {
     try await wait(for: "printing \(expected.debugDescription)", within: limit) {
       $0.stdoutText.hasPrefix(expected)
     }
@@ -150,7 +151,7 @@ final class Running: Sendable {
   /// Signals the program and its process group (SIGKILL unless told otherwise: a
   /// tracer needs SIGTERM to write out its last lines), and waits until it is gone.
   @discardableResult
-  func stop(signal: Int32 = SIGKILL) async throws -> Output {
+  package func stop(signal: Int32 = SIGKILL) async throws -> Output {
     kill(-pid, signal)
     return try await finish()
   }

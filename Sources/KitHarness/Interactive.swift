@@ -9,14 +9,14 @@
 import Foundation
 import Synchronization
 
-final class Interactive: Sendable {
-  let running: Running
+package final class Interactive: Sendable {
+  package let running: Running
   private let folder: String
   /// Our end of the FIFO, -1 once closed. Opened read-write: opening it never waits
   /// for the other side, and the program reads end-of-file only when we close it.
   private let input: Mutex<Int32>
 
-  init(_ program: Program, environment: [String: String] = [:]) throws {
+  package init(_ program: Program, environment: [String: String] = [:]) throws {
     var template = Array(
       (FileManager.default.temporaryDirectory.path + "/kit-typing-XXXXXX").utf8CString)
     guard let made = mkdtemp(&template) else {
@@ -54,7 +54,7 @@ final class Interactive: Sendable {
 
   /// Writes `text` to the program's standard input, in one write unless the pipe is
   /// nearly full.
-  func type(_ text: String) throws {
+  package func type(_ text: String) throws {
     try input.withLock { fd in
       guard fd >= 0 else {
         throw HarnessError(description: "\(running.label): input already ended")
@@ -74,7 +74,7 @@ final class Interactive: Sendable {
   }
 
   /// Closes standard input: the program reads end-of-file (Ctrl-D at a terminal).
-  func endInput() {
+  package func endInput() {
     input.withLock { fd in
       if fd >= 0 { close(fd) }
       fd = -1
@@ -82,7 +82,7 @@ final class Interactive: Sendable {
   }
 
   /// Ends the input, stops the program if it is still running, removes the FIFO.
-  func stop() async {
+  package func stop() async {
     endInput()
     if running.output.termination == nil { _ = try? await running.stop() }
     unlink(folder + "/stdin")

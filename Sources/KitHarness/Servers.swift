@@ -5,7 +5,7 @@ import Foundation
 extension Running {
   /// Starts `program` on `port` and returns once the port is open, failing early with
   /// the server's stderr if it exits first (e.g. `bind failed`).
-  static func server(
+  package static func server(
     _ program: Program, port: UInt16, arguments: [String] = [], wrapper: [String] = [],
     within limit: Duration = .seconds(10)
   ) async throws -> Running {
@@ -33,7 +33,7 @@ extension Running {
   }
 
   /// Runs `body` with the server started; stops the server however `body` ends.
-  static func withServer<Result: Sendable>(
+  package static func withServer<Result: Sendable>(
     _ program: Program, port: UInt16, arguments: [String] = [], wrapper: [String] = [],
     _ body: (Running) async throws -> Result
   ) async throws -> Result {
@@ -50,7 +50,7 @@ extension Running {
   }
 
   /// Runs `program` as a client of the server on `port` and waits for it to end.
-  static func client(
+  package static func client(
     _ program: Program, port: UInt16, arguments: [String] = [], input: String = "",
     within limit: Duration = .seconds(10)
   ) async throws -> Output {
@@ -59,7 +59,7 @@ extension Running {
   }
 
   /// The same, with any bytes (NULs, binary data) on the client's stdin.
-  static func client(
+  package static func client(
     _ program: Program, port: UInt16, arguments: [String] = [], bytes: [UInt8],
     within limit: Duration = .seconds(10)
   ) async throws -> Output {
