@@ -1,10 +1,8 @@
-// The one file that talks to the C library.
-//
-// Glibc, Musl and Darwin differ in small ways: SOCK_STREAM is an enum on Glibc and an
-// Int32 elsewhere; Linux turns SIGPIPE off for each send (MSG_NOSIGNAL), Darwin for each
-// socket (SO_NOSIGPIPE); Darwin's addresses carry their own length. Every such difference
-// is settled here, and every C type stays here, so the other files are plain Swift over
-// `Posix` and `AddressStorage` and import no C module at all.
+// The system calls the library makes, one wrapper each, returning a Result instead of
+// -1 and errno. The Platform+*.swift files are the only ones that import the C library:
+// every difference between Glibc, Musl and Darwin is settled in them, and every C type
+// stays in them, so the other files are plain Swift over `Posix`, `Errno` and
+// `AddressStorage`.
 //
 // The wrappers cannot share the C functions' names (inside `Posix`, `socket(...)` would
 // mean `Posix.socket`), so each says what it does and its comment names the C call.
@@ -18,71 +16,6 @@
 #else
   #error("Sockets needs Glibc, Musl or Darwin.")
 #endif
-
-// MARK: - Constants
-
-extension AddressFamily {
-  fileprivate var cValue: Int32 {
-    switch self {
-    case .ipv4: AF_INET
-    case .ipv6: AF_INET6
-    case .unix: AF_UNIX
-    }
-  }
-}
-
-extension SocketType {
-  fileprivate var cValue: Int32 {
-    #if canImport(Glibc)
-      // Glibc declares the socket types as an enum; Musl and Darwin as plain ints.
-      switch self {
-      case .stream: Int32(SOCK_STREAM.rawValue)
-      case .datagram: Int32(SOCK_DGRAM.rawValue)
-      }
-    #else
-      switch self {
-      case .stream: SOCK_STREAM
-      case .datagram: SOCK_DGRAM
-      }
-    #endif
-  }
-}
-
-/// Flags for every send and receive. MSG_DONTWAIT: the call never blocks, a poll does
-/// the waiting, so deadlines hold. MSG_NOSIGNAL: writing to a closed connection fails
-/// with EPIPE instead of killing the process with SIGPIPE (Darwin: see `prepare`).
-#if canImport(Darwin)
-  private let sendFlags = Int32(MSG_DONTWAIT)
-#else
-  private let sendFlags = Int32(MSG_DONTWAIT | MSG_NOSIGNAL)
-#endif
-private let receiveFlags = Int32(MSG_DONTWAIT)
-
-// MARK: - Errors
-
-/// The errno of a failed call, read at once, before anything else can overwrite it.
-struct Errno: Error, Equatable {
-  let code: Int32
-
-  static var current: Errno { Errno(code: errno) }
-  static let interrupted = Errno(code: EINTR)
-  static let inProgress = Errno(code: EINPROGRESS)
-  static let badDescriptor = Errno(code: EBADF)
-  static let alreadyRegistered = Errno(code: EEXIST)
-  static let notRegistered = Errno(code: ENOENT)
-  /// A client that reset its connection while it waited in the listen queue.
-  static let connectionAborted = Errno(code: ECONNABORTED)
-
-  /// EAGAIN or EWOULDBLOCK: equal on Linux and Darwin, but POSIX lets them differ.
-  var wouldBlock: Bool { code == EAGAIN || code == EWOULDBLOCK }
-}
-
-/// A C call's result as a Swift value: -1 means failure, with the reason in errno.
-func checked<T: BinaryInteger>(_ result: T) -> Result<T, Errno> {
-  result == -1 ? .failure(.current) : .success(result)
-}
-
-// MARK: - Calls
 
 enum Posix {
   /// strerror: "Connection refused".
@@ -290,119 +223,5 @@ enum Posix {
     }
     return addresses.isEmpty
       ? .failure(.resolution(host: host ?? "*", code: EAI_NONAME)) : .success(addresses)
-  }
-}
-
-// MARK: - Addresses
-
-/// A socket address as the kernel reads and writes it: a sockaddr_storage, big enough
-/// for every family, and how many of its bytes are in use.
-struct AddressStorage: Sendable, Hashable {
-  private var raw: sockaddr_storage
-  private var length: socklen_t
-
-  /// Where sun_path starts in a sockaddr_un, after the family (and Darwin's length byte).
-  static let unixPathOffset = MemoryLayout<sockaddr_un>.offset(of: \.sun_path)!
-
-  /// An empty address with room for any family, for the kernel to fill in.
-  init() {
-    self.init(sockaddr_storage(), length: socklen_t(MemoryLayout<sockaddr_storage>.size))
-  }
-
-  fileprivate init(_ raw: sockaddr_storage, length: socklen_t) {
-    self.raw = raw
-    self.length = length
-  }
-
-  /// A Unix-domain address: ENAMETOOLONG when the path and its closing NUL do not fit
-  /// in sun_path (108 bytes on Linux, 104 on Darwin), EINVAL when it is empty or has a NUL.
-  static func unix(path: String) -> Result<AddressStorage, Errno> {
-    let bytes = Array(path.utf8)
-    let capacity = MemoryLayout<sockaddr_un>.size - unixPathOffset
-    guard bytes.count < capacity else { return .failure(Errno(code: ENAMETOOLONG)) }
-    guard !bytes.isEmpty, !bytes.contains(0) else { return .failure(Errno(code: EINVAL)) }
-
-    var address = AddressStorage()
-    address.length = socklen_t(unixPathOffset + bytes.count + 1)
-    address.raw.ss_family = sa_family_t(AF_UNIX)
-    #if canImport(Darwin)
-      address.raw.ss_len = UInt8(address.length)
-    #endif
-    withUnsafeMutableBytes(of: &address.raw) {
-      UnsafeMutableRawBufferPointer(rebasing: $0[unixPathOffset...]).copyBytes(from: bytes)
-    }
-    return .success(address)
-  }
-
-  var family: AddressFamily {
-    switch Int32(raw.ss_family) {
-    case AF_INET: .ipv4
-    case AF_INET6: .ipv6
-    case AF_UNIX: .unix
-    default: preconditionFailure("address family \(raw.ss_family) is none this library opens")
-    }
-  }
-
-  /// The port of an IP address (0 for Unix-domain), in host byte order.
-  var port: UInt16 {
-    switch family {
-    case .ipv4: UInt16(bigEndian: view(as: sockaddr_in.self).sin_port)
-    case .ipv6: UInt16(bigEndian: view(as: sockaddr_in6.self).sin6_port)
-    case .unix: 0
-    }
-  }
-
-  /// The IP address as text, "127.0.0.1" or "::1" (with "%eth0" for a scoped one).
-  var numericHost: String {
-    var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-    let status = withSockaddr {
-      getnameinfo($0, $1, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST)
-    }
-    guard status == 0 else { return "?" }
-    return text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-  }
-
-  /// The path of a Unix-domain address; "" for an unnamed one (an unbound client's).
-  var path: String {
-    withUnsafeBytes(of: raw) { bytes in
-      let end = max(Int(length), Self.unixPathOffset)
-      return String(decoding: bytes[Self.unixPathOffset..<end].prefix { $0 != 0 }, as: UTF8.self)
-    }
-  }
-
-  private func view<T>(as type: T.Type) -> T {
-    withUnsafePointer(to: raw) { $0.withMemoryRebound(to: T.self, capacity: 1) { $0.pointee } }
-  }
-
-  /// The address as C calls take it: a `sockaddr *` and its length.
-  fileprivate func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
-    withUnsafePointer(to: raw) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
-    }
-  }
-
-  /// For calls that fill an address in: they take its capacity and leave its length.
-  fileprivate mutating func withMutableSockaddr<R>(
-    _ body: (UnsafeMutablePointer<sockaddr>, inout socklen_t) -> R
-  ) -> R {
-    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-    let result = withUnsafeMutablePointer(to: &raw) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, &length) }
-    }
-    self.length = length
-    return result
-  }
-
-  /// Two addresses are equal when the bytes in use are: same family, address and port.
-  static func == (lhs: AddressStorage, rhs: AddressStorage) -> Bool {
-    lhs.withBytesInUse { left in rhs.withBytesInUse { left.elementsEqual($0) } }
-  }
-
-  func hash(into hasher: inout Hasher) {
-    withBytesInUse { hasher.combine(bytes: $0) }
-  }
-
-  private func withBytesInUse<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-    withUnsafeBytes(of: raw) { body(UnsafeRawBufferPointer(rebasing: $0.prefix(Int(length)))) }
   }
 }
