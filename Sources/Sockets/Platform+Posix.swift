@@ -4,8 +4,13 @@
 // stays in them, so the other files are plain Swift over `Posix`, `Errno` and
 // `AddressStorage`.
 //
-// The wrappers cannot share the C functions' names (inside `Posix`, `socket(...)` would
-// mean `Posix.socket`), so each says what it does and its comment names the C call.
+// Naming: a wrapper is `system` and the C call it makes, camel-cased, as swift-system
+// names its own (`system_socket`): `systemSocket` for socket(2), `systemGetsockname` for
+// getsockname(2). It cannot be the C name alone: inside `Posix`, `socket(...)` would mean
+// `Posix.socket`. Where one call serves two wrappers, what it is asked comes after
+// (`systemFcntlGetNonBlocking`, `systemFcntlSetNonBlocking`). So `grep -i getsockname`
+// finds the wrapper, its callers, and the name their errors report; and each wrapper's
+// comment starts with the C call and its manual section, as in `socket(2)`.
 
 #if canImport(Glibc)
   import Glibc
@@ -18,23 +23,23 @@
 #endif
 
 enum Posix {
-  /// strerror: "Connection refused".
-  static func describe(errno code: Int32) -> String {
+  /// `strerror(3)`: "Connection refused".
+  static func systemStrerror(_ code: Int32) -> String {
     String(cString: strerror(code))
   }
 
-  /// gai_strerror: getaddrinfo's codes are not errno values and have their own texts.
-  static func describe(resolutionError code: Int32) -> String {
+  /// `gai_strerror(3)`: getaddrinfo's codes are not errno values and have their own texts.
+  static func systemGaiStrerror(_ code: Int32) -> String {
     String(cString: gai_strerror(code))
   }
 
-  /// socket(2), set up by `prepare`.
-  static func makeSocket(_ family: AddressFamily, _ type: SocketType) -> Result<Int32, Errno> {
+  /// `socket(2)`, set up by `prepare`.
+  static func systemSocket(_ family: AddressFamily, _ type: SocketType) -> Result<Int32, Errno> {
     checked(socket(family.cValue, type.cValue, 0)).flatMap(prepare)
   }
 
-  /// accept(2), set up by `prepare`; the client's address lands in `peer`.
-  static func acceptConnection(_ fd: Int32, peer: inout AddressStorage) -> Result<Int32, Errno> {
+  /// `accept(2)`, set up by `prepare`; the client's address lands in `peer`.
+  static func systemAccept(_ fd: Int32, peer: inout AddressStorage) -> Result<Int32, Errno> {
     peer.withMutableSockaddr { checked(accept(fd, $0, &$1)) }.flatMap(prepare)
   }
 
@@ -48,7 +53,7 @@ enum Posix {
       var one: Int32 = 1
       let size = socklen_t(MemoryLayout<Int32>.size)
       failed = failed || setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, size) == -1
-      failed = failed || (try? setNonBlocking(fd, false).get()) == nil
+      failed = failed || (try? systemFcntlSetNonBlocking(fd, false).get()) == nil
     #endif
     guard failed else { return .success(fd) }
     let error = Errno.current
@@ -56,37 +61,38 @@ enum Posix {
     return .failure(error)
   }
 
-  /// close(2). Its result is ignored on purpose: the descriptor is released whatever it
+  /// `close(2)`. Its result is ignored on purpose: the descriptor is released whatever it
   /// says (on Linux even after EINTR), so a retry could close a descriptor that another
   /// thread has just been given, and a caller could do nothing else about it.
-  static func closeDescriptor(_ fd: Int32) {
+  static func systemClose(_ fd: Int32) {
     _ = close(fd)
   }
 
-  /// bind(2).
-  static func bindAddress(_ fd: Int32, _ address: AddressStorage) -> Result<Int32, Errno> {
+  /// `bind(2)`.
+  static func systemBind(_ fd: Int32, _ address: AddressStorage) -> Result<Int32, Errno> {
     address.withSockaddr { checked(bind(fd, $0, $1)) }
   }
 
-  /// listen(2).
-  static func listenForConnections(_ fd: Int32, backlog: Int32) -> Result<Int32, Errno> {
+  /// `listen(2)`.
+  static func systemListen(_ fd: Int32, backlog: Int32) -> Result<Int32, Errno> {
     checked(listen(fd, backlog))
   }
 
-  /// connect(2): on a non-blocking socket it returns EINPROGRESS and goes on without us.
-  static func startConnect(_ fd: Int32, to address: AddressStorage) -> Result<Int32, Errno> {
+  /// `connect(2)`: on a non-blocking socket it returns EINPROGRESS and goes on without us.
+  static func systemConnect(_ fd: Int32, to address: AddressStorage) -> Result<Int32, Errno> {
     address.withSockaddr { checked(connect(fd, $0, $1)) }
   }
 
-  /// getsockopt(SO_ERROR): how a connect that went on in the background ended (0: well).
-  static func pendingError(_ fd: Int32) -> Result<Int32, Errno> {
+  /// `getsockopt(2)`, SO_ERROR: how a connect that went on in the background ended
+  /// (0: well).
+  static func systemGetsockoptError(_ fd: Int32) -> Result<Int32, Errno> {
     var error: Int32 = 0
     var size = socklen_t(MemoryLayout<Int32>.size)
     return checked(getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size)).map { _ in error }
   }
 
-  /// shutdown(2).
-  static func shutdownSocket(_ fd: Int32, _ direction: Socket.Direction) -> Result<Int32, Errno> {
+  /// `shutdown(2)`.
+  static func systemShutdown(_ fd: Int32, _ direction: Socket.Direction) -> Result<Int32, Errno> {
     let how =
       switch direction {
       case .reading: SHUT_RD
@@ -96,20 +102,22 @@ enum Posix {
     return checked(shutdown(fd, Int32(how)))
   }
 
-  /// setsockopt(SO_REUSEADDR): bind a port whose earlier connections linger in TIME_WAIT.
-  static func enableReuseAddress(_ fd: Int32) -> Result<Int32, Errno> {
+  /// `setsockopt(2)`, SO_REUSEADDR: bind a port whose earlier connections linger in
+  /// TIME_WAIT.
+  static func systemSetsockoptReuseAddress(_ fd: Int32) -> Result<Int32, Errno> {
     var one: Int32 = 1
     return checked(
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)))
   }
 
-  /// fcntl(F_GETFL): whether O_NONBLOCK is set.
-  static func isNonBlocking(_ fd: Int32) -> Result<Bool, Errno> {
+  /// `fcntl(2)`, F_GETFL: whether O_NONBLOCK is set.
+  static func systemFcntlGetNonBlocking(_ fd: Int32) -> Result<Bool, Errno> {
     checked(fcntl(fd, F_GETFL)).map { $0 & O_NONBLOCK != 0 }
   }
 
-  /// fcntl(O_NONBLOCK), returning whether the descriptor was non-blocking before.
-  static func setNonBlocking(_ fd: Int32, _ enabled: Bool) -> Result<Bool, Errno> {
+  /// `fcntl(2)`, F_SETFL with or without O_NONBLOCK; returns whether the descriptor was
+  /// non-blocking before.
+  static func systemFcntlSetNonBlocking(_ fd: Int32, _ enabled: Bool) -> Result<Bool, Errno> {
     let flags = fcntl(fd, F_GETFL)
     guard flags != -1 else { return .failure(.current) }
     let wanted = enabled ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
@@ -117,8 +125,8 @@ enum Posix {
     return .success(flags & O_NONBLOCK != 0)
   }
 
-  /// poll(2) on one descriptor: 0 when `milliseconds` passed first (-1: no limit).
-  static func waitFor(
+  /// `poll(2)` on one descriptor: 0 when `milliseconds` passed first (-1: no limit).
+  static func systemPoll(
     _ readiness: Readiness, on fd: Int32, milliseconds: Int32
   ) -> Result<Int32, Errno> {
     // poll skips negative descriptors and would wait for nothing: a socket closed by
@@ -128,8 +136,8 @@ enum Posix {
     return checked(poll(&entry, 1, milliseconds))
   }
 
-  /// send(2), or sendto(2) when there is an address; may take only part of the bytes.
-  static func sendBytes(
+  /// `send(2)`, or `sendto(2)` when there is an address; may take only part of the bytes.
+  static func systemSend(
     _ fd: Int32, _ bytes: ArraySlice<UInt8>, to address: AddressStorage? = nil
   ) -> Result<Int, Errno> {
     bytes.withUnsafeBytes { buffer in
@@ -142,8 +150,8 @@ enum Posix {
     }
   }
 
-  /// recv(2) into `bytes[range]`; with `peek` the bytes stay queued in the kernel.
-  static func receiveBytes(
+  /// `recv(2)` into `bytes[range]`; with `peek` the bytes stay queued in the kernel.
+  static func systemRecv(
     _ fd: Int32, into bytes: inout [UInt8], _ range: Range<Int>, peek: Bool
   ) -> Result<Int, Errno> {
     let flags = peek ? receiveFlags | Int32(MSG_PEEK) : receiveFlags
@@ -153,9 +161,9 @@ enum Posix {
     }
   }
 
-  /// recvmsg(2): one datagram, its sender, and whether it was cut to fit `bytes`.
+  /// `recvmsg(2)`: one datagram, its sender, and whether it was cut to fit `bytes`.
   /// recvfrom(2) would cut a large datagram silently; recvmsg reports it with MSG_TRUNC.
-  static func receiveDatagram(
+  static func systemRecvmsg(
     _ fd: Int32, into bytes: inout [UInt8], sender: inout AddressStorage
   ) -> Result<(count: Int, truncated: Bool), Errno> {
     var name = sockaddr_storage()
@@ -183,21 +191,23 @@ enum Posix {
     }
   }
 
-  /// getsockname(2): the address this socket is bound to.
-  static func localAddress(_ fd: Int32) -> Result<AddressStorage, Errno> {
+  /// `getsockname(2)`: the address this socket is bound to.
+  static func systemGetsockname(_ fd: Int32) -> Result<AddressStorage, Errno> {
     var address = AddressStorage()
     return address.withMutableSockaddr { checked(getsockname(fd, $0, &$1)) }.map { _ in address }
   }
 
-  /// getpeername(2): the address of the other end of a connection.
-  static func remoteAddress(_ fd: Int32) -> Result<AddressStorage, Errno> {
+  /// `getpeername(2)`: the address of the other end of a connection.
+  static func systemGetpeername(_ fd: Int32) -> Result<AddressStorage, Errno> {
     var address = AddressStorage()
     return address.withMutableSockaddr { checked(getpeername(fd, $0, &$1)) }.map { _ in address }
   }
 
-  /// getaddrinfo(3): the addresses of `host` (nil: every local interface) in the order
+  /// `getaddrinfo(3)`: the addresses of `host` (nil: every local interface) in the order
   /// the system prefers; never empty on success.
-  static func resolve(host: String?, port: UInt16) -> Result<[AddressStorage], SocketError> {
+  static func systemGetaddrinfo(
+    host: String?, port: UInt16
+  ) -> Result<[AddressStorage], SocketError> {
     var hints = addrinfo()
     hints.ai_family = AF_UNSPEC
     // Stream only, else each address comes back once per socket type; they are the same.
