@@ -65,10 +65,17 @@ extension Poller {
     }
 
     /// The C calls that errors name: setting up, changing the list, waiting. select and
-    /// poll keep their lists in the process, so only their wait can fail.
-    var setUpCall: String { self == .select || self == .poll ? description : "epoll_create1" }
-    var controlCall: String { self == .select || self == .poll ? description : "epoll_ctl" }
-    var waitCall: String { self == .select || self == .poll ? description : "epoll_wait" }
+    /// poll keep their lists in the process, so only their wait can fail. Each backend
+    /// names its own, with no default case: a new one cannot borrow another's by mistake.
+    var calls: (setUp: String, control: String, wait: String) {
+      switch self {
+      case .select: ("select", "select", "select")
+      case .poll: ("poll", "poll", "poll")
+      #if os(Linux)
+        case .epoll: ("epoll_create1", "epoll_ctl", "epoll_wait")
+      #endif
+      }
+    }
   }
 }
 

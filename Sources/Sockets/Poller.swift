@@ -91,7 +91,7 @@ public final class Poller {
   /// A poller over `backend`: `.preferred` is the best this system has.
   public init(backend: Backend = .preferred) throws(SocketError) {
     self.backend = backend
-    kernel = try backend.makeKernel().orThrow(backend.setUpCall)
+    kernel = try backend.makeKernel().orThrow(backend.calls.setUp)
   }
 
   /// Starts watching `socket` for `interest` (which may be `[]`, to say later).
@@ -99,18 +99,20 @@ public final class Poller {
   /// `descriptorTooLarge`: it does not fit in select's bit array.
   public func register(_ socket: Socket, for interest: Readiness) throws(SocketError) {
     let fd = socket.descriptor
-    guard fd >= 0 else { throw .system(call: backend.controlCall, errno: Errno.badDescriptor.code) }
+    guard fd >= 0 else {
+      throw .system(call: backend.calls.control, errno: Errno.badDescriptor.code)
+    }
     guard fd < kernel.limit else { throw .descriptorTooLarge(descriptor: fd, limit: kernel.limit) }
     if Int(fd) >= registrations.count {
       registrations += repeatElement(nil, count: Int(fd) + 1 - registrations.count)
     }
     if let old = registrations[Int(fd)] {
       guard old.socket !== socket else {
-        throw .system(call: backend.controlCall, errno: Errno.alreadyRegistered.code)
+        throw .system(call: backend.calls.control, errno: Errno.alreadyRegistered.code)
       }
       forget(fd)  // that socket was closed while registered, and its number given to this one
     }
-    try kernel.watch(fd, for: interest, was: nil).orThrow(backend.controlCall)
+    try kernel.watch(fd, for: interest, was: nil).orThrow(backend.calls.control)
     registrations[Int(fd)] = Registration(socket: socket, interest: interest)
   }
 
@@ -118,12 +120,14 @@ public final class Poller {
   /// so a loop may call it after every event with what it wants now.
   public func modify(_ socket: Socket, to interest: Readiness) throws(SocketError) {
     let fd = socket.descriptor
-    guard fd >= 0 else { throw .system(call: backend.controlCall, errno: Errno.badDescriptor.code) }
+    guard fd >= 0 else {
+      throw .system(call: backend.calls.control, errno: Errno.badDescriptor.code)
+    }
     guard Int(fd) < registrations.count, registrations[Int(fd)]?.socket === socket,
       let old = registrations[Int(fd)]?.interest
-    else { throw .system(call: backend.controlCall, errno: Errno.notRegistered.code) }
+    else { throw .system(call: backend.calls.control, errno: Errno.notRegistered.code) }
     guard interest != old else { return }
-    try kernel.watch(fd, for: interest, was: old).orThrow(backend.controlCall)
+    try kernel.watch(fd, for: interest, was: old).orThrow(backend.calls.control)
     registrations[Int(fd)]?.interest = interest
   }
 
@@ -173,7 +177,7 @@ public final class Poller {
     case .failure(.badDescriptor) where forgetClosed():
       return false  // select refuses a set with a closed descriptor in it
     case .failure(let error):
-      throw .system(call: backend.waitCall, errno: error.code)
+      throw .system(call: backend.calls.wait, errno: error.code)
     }
   }
 

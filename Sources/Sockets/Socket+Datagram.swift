@@ -7,7 +7,7 @@ extension Socket {
     _ bytes: [UInt8], to address: SocketAddress, timeout: Duration? = nil
   ) throws(SocketError) {
     _ = try retrying("sendto", until: Deadline(timeout), waitingFor: .writable) {
-      Posix.sendBytes(descriptor, bytes[...], to: address.storage)
+      Posix.systemSend(descriptor, bytes[...], to: address.storage)
     }
   }
 
@@ -30,7 +30,7 @@ extension Socket {
     let (count, truncated) = try retrying(
       "recvmsg", until: Deadline(timeout), waitingFor: .readable
     ) {
-      Posix.receiveDatagram(descriptor, into: &bytes, sender: &sender)
+      Posix.systemRecvmsg(descriptor, into: &bytes, sender: &sender)
     }
     if truncated {
       throw .datagramTooLarge(limit: maxLength)

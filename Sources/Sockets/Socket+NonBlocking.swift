@@ -27,7 +27,7 @@ extension Socket {
     let count = min(maxCount ?? buffer.count, buffer.count)
     precondition(count > 0, "an empty buffer could not tell data from end-of-file")
     let received = try once("recv") {
-      Posix.receiveBytes(descriptor, into: &buffer, 0..<count, peek: false)
+      Posix.systemRecv(descriptor, into: &buffer, 0..<count, peek: false)
     }
     switch received {
     case nil: return .wouldBlock
@@ -40,7 +40,7 @@ extension Socket {
   /// all of it, part of it (a short write: its send buffer is nearly full), or 0 (it
   /// is full; it would block). Send the rest once the socket is writable.
   public func sendNow(_ bytes: ArraySlice<UInt8>) throws(SocketError) -> Int {
-    try once("send") { Posix.sendBytes(descriptor, bytes) } ?? 0
+    try once("send") { Posix.systemSend(descriptor, bytes) } ?? 0
   }
 
   /// The next client waiting on this listener, or nil when none is (it would block).
@@ -48,7 +48,7 @@ extension Socket {
   public func acceptNow() throws(SocketError) -> (socket: Socket, address: SocketAddress)? {
     var client = AddressStorage()
     while true {
-      switch Posix.acceptConnection(descriptor, peer: &client) {
+      switch Posix.systemAccept(descriptor, peer: &client) {
       case .success(let descriptor):
         return (Socket(adopting: descriptor), SocketAddress(client))
       case .failure(let error) where error == .interrupted || error == .connectionAborted:
@@ -65,7 +65,7 @@ extension Socket {
   /// `listen` on: `accept` and `acceptNow` rely on it.
   public var isNonBlocking: Bool {
     get throws(SocketError) {
-      try Posix.isNonBlocking(descriptor).orThrow("fcntl")
+      try Posix.systemFcntlGetNonBlocking(descriptor).orThrow("fcntl")
     }
   }
 
@@ -75,7 +75,7 @@ extension Socket {
   /// MSG_DONTWAIT, and wait in poll where their timeout applies), so the mode matters
   /// for code that calls the C functions on `descriptor` itself.
   public func setNonBlocking(_ enabled: Bool = true) throws(SocketError) {
-    try Posix.setNonBlocking(descriptor, enabled).orThrow("fcntl")
+    try Posix.systemFcntlSetNonBlocking(descriptor, enabled).orThrow("fcntl")
   }
 
   /// One non-blocking system call: its value, or nil if it would block. A signal that

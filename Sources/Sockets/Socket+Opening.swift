@@ -13,7 +13,7 @@ extension Socket {
     try firstThatWorks(SocketAddress.resolve(host: host, port: port)) {
       address throws(SocketError) in
       let socket = try Socket(family: address.family, type: .stream)
-      try Posix.enableReuseAddress(socket.descriptor).orThrow("setsockopt")
+      try Posix.systemSetsockoptReuseAddress(socket.descriptor).orThrow("setsockopt")
       try socket.bind(to: address)
       try socket.listen(backlog: backlog)
       return socket

@@ -10,7 +10,7 @@ extension Socket {
     var sent = 0
     while sent < bytes.count {
       sent += try retrying("send", until: deadline, waitingFor: .writable) {
-        Posix.sendBytes(descriptor, bytes[sent...])
+        Posix.systemSend(descriptor, bytes[sent...])
       }
     }
   }
@@ -92,7 +92,7 @@ extension Socket {
     into bytes: inout [UInt8], from offset: Int, peek: Bool, until deadline: Deadline
   ) throws(SocketError) -> Int {
     try retrying("recv", until: deadline, waitingFor: .readable) {
-      Posix.receiveBytes(descriptor, into: &bytes, offset..<bytes.count, peek: peek)
+      Posix.systemRecv(descriptor, into: &bytes, offset..<bytes.count, peek: peek)
     }
   }
 }

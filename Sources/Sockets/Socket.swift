@@ -40,7 +40,7 @@ public final class Socket: Sendable {
 
   /// A new, unbound socket. Most programs use `listen`, `connect` or `datagram` instead.
   public init(family: AddressFamily, type: SocketType) throws(SocketError) {
-    state = Atomic(try Posix.makeSocket(family, type).orThrow("socket"))
+    state = Atomic(try Posix.systemSocket(family, type).orThrow("socket"))
   }
 
   /// Takes ownership of a descriptor that the kernel has just handed out.
@@ -62,22 +62,22 @@ public final class Socket: Sendable {
   public func close() {
     let descriptor = state.exchange(-1, ordering: .acquiringAndReleasing)
     if descriptor >= 0 {
-      Posix.closeDescriptor(descriptor)
+      Posix.systemClose(descriptor)
     }
   }
 
   /// Gives the socket an address: a port to listen on, or a Unix-domain path.
   public func bind(to address: SocketAddress) throws(SocketError) {
-    try Posix.bindAddress(descriptor, address.storage).orThrow("bind")
+    try Posix.systemBind(descriptor, address.storage).orThrow("bind")
   }
 
   /// Starts accepting connections, queueing up to `backlog` of them for `accept`.
   public func listen(backlog: Int = 128) throws(SocketError) {
-    try Posix.listenForConnections(descriptor, backlog: Int32(clamping: backlog)).orThrow("listen")
+    try Posix.systemListen(descriptor, backlog: Int32(clamping: backlog)).orThrow("listen")
     // A non-blocking listener keeps accept's deadline: after poll has seen a client,
     // another thread may accept it first or the client may give up, and a blocking
     // accept would then wait for the next client however long that takes.
-    try Posix.setNonBlocking(descriptor, true).orThrow("fcntl")
+    try Posix.systemFcntlSetNonBlocking(descriptor, true).orThrow("fcntl")
   }
 
   /// Waits for a client and returns the connection to it, with the client's address.
@@ -86,7 +86,7 @@ public final class Socket: Sendable {
   ) throws(SocketError) -> (socket: Socket, address: SocketAddress) {
     var client = AddressStorage()
     let descriptor = try retrying("accept", until: Deadline(timeout), waitingFor: .readable) {
-      Posix.acceptConnection(self.descriptor, peer: &client)
+      Posix.systemAccept(self.descriptor, peer: &client)
     }
     return (Socket(adopting: descriptor), SocketAddress(client))
   }
@@ -100,14 +100,14 @@ public final class Socket: Sendable {
     // Start without blocking, then wait in poll: that is how the deadline applies, and
     // the one right way to finish a connect that a signal interrupted (EINTR): calling
     // connect again would fail with EALREADY while the first attempt goes on.
-    let wasNonBlocking = try Posix.setNonBlocking(descriptor, true).orThrow("fcntl")
-    defer { _ = Posix.setNonBlocking(descriptor, wasNonBlocking) }
-    switch Posix.startConnect(descriptor, to: address.storage) {
+    let wasNonBlocking = try Posix.systemFcntlSetNonBlocking(descriptor, true).orThrow("fcntl")
+    defer { _ = Posix.systemFcntlSetNonBlocking(descriptor, wasNonBlocking) }
+    switch Posix.systemConnect(descriptor, to: address.storage) {
     case .success:
       return
     case .failure(let error) where error == .inProgress || error == .interrupted:
       try wait(for: .writable, until: deadline, in: "connect")
-      let outcome = try Posix.pendingError(descriptor).orThrow("getsockopt")
+      let outcome = try Posix.systemGetsockoptError(descriptor).orThrow("getsockopt")
       if outcome != 0 {
         throw .system(call: "connect", errno: outcome)
       }
@@ -127,21 +127,21 @@ public final class Socket: Sendable {
 
   /// Ends one or both directions of a connection, keeping the descriptor open.
   public func shutdown(_ direction: Direction) throws(SocketError) {
-    try Posix.shutdownSocket(descriptor, direction).orThrow("shutdown")
+    try Posix.systemShutdown(descriptor, direction).orThrow("shutdown")
   }
 
   /// The address this socket is bound to (getsockname). After `listen(port: 0)`, its
   /// `port` is the one the kernel picked.
   public var localAddress: SocketAddress {
     get throws(SocketError) {
-      SocketAddress(try Posix.localAddress(descriptor).orThrow("getsockname"))
+      SocketAddress(try Posix.systemGetsockname(descriptor).orThrow("getsockname"))
     }
   }
 
   /// The address of the peer this socket is connected to (getpeername).
   public var remoteAddress: SocketAddress {
     get throws(SocketError) {
-      SocketAddress(try Posix.remoteAddress(descriptor).orThrow("getpeername"))
+      SocketAddress(try Posix.systemGetpeername(descriptor).orThrow("getpeername"))
     }
   }
 }

@@ -22,7 +22,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
   /// does. `host` is a name ("localhost") or a numeric IPv4 or IPv6 address; nil means
   /// every local interface, for a server to bind.
   public static func resolve(host: String?, port: UInt16) throws(SocketError) -> [SocketAddress] {
-    try Posix.resolve(host: host, port: port).get().map(SocketAddress.init)
+    try Posix.systemGetaddrinfo(host: host, port: port).get().map(SocketAddress.init)
   }
 
   /// The first address `host` stands for: where a datagram client sends.

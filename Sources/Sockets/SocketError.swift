@@ -37,8 +37,8 @@ public enum SocketError: Error, Equatable, CustomStringConvertible {
   /// Why, without the call: "Connection refused", "timed out".
   public var reason: String {
     switch self {
-    case .system(_, let errno): Posix.describe(errno: errno)
-    case .resolution(_, let code): Posix.describe(resolutionError: code)
+    case .system(_, let errno): Posix.systemStrerror(errno)
+    case .resolution(_, let code): Posix.systemGaiStrerror(code)
     case .timedOut: "timed out"
     case .closedMidMessage(let received):
       "peer closed the connection after \(received) bytes of a message"

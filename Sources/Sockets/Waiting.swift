@@ -53,7 +53,7 @@ extension Socket {
   ) throws(SocketError) {
     while true {
       let milliseconds = deadline.pollMilliseconds
-      switch Posix.waitFor(readiness, on: descriptor, milliseconds: milliseconds) {
+      switch Posix.systemPoll(readiness, on: descriptor, milliseconds: milliseconds) {
       case .success(0):
         throw .timedOut(call: call)
       case .success:
