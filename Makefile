@@ -15,6 +15,16 @@ CLIENT ?= swift
 INPUT ?= hello from the kit
 export SERVER CLIENT INPUT
 
+# Labs (labs/README.md): which lab, the starter's language, what to grade, where to
+# write Gradescope's results.json, and a class's submissions with where their grades go.
+LAB ?=
+LANGUAGE ?= c
+SOLUTION ?=
+RESULTS ?= results.json
+SUBMISSIONS ?=
+GRADES ?= grades
+LABS := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard labs/[0-9]*/README.md)))))
+
 C_STEMS  := $(patsubst CSources/%.c,%,$(sort $(wildcard CSources/*/*.c)))
 EXAMPLES := $(sort $(dir $(C_STEMS)))
 EXAMPLES := $(EXAMPLES:/=)
@@ -23,7 +33,8 @@ PROGRAMS := $(subst /,-,$(C_STEMS))
 VARIANT_SERVERS := $(filter-out $(addsuffix -server,$(EXAMPLES)),$(filter %-server,$(PROGRAMS)))
 FLAVORS  := c $(notdir $(shell find Sources -mindepth 1 -maxdepth 1 -type d -name '[a-z]*' | sort))
 
-.PHONY: help build demo test check-c listings line-counts bench clean $(EXAMPLES) $(VARIANT_SERVERS) \
+.PHONY: help build demo test check-c listings line-counts bench clean lab grade grade-all \
+  $(EXAMPLES) $(VARIANT_SERVERS) \
   $(addprefix trace-,$(EXAMPLES))
 
 help:
@@ -39,6 +50,12 @@ help:
 	@echo "  Flavors: SERVER=<flavor> CLIENT=<flavor>, from: $(FLAVORS) (now SERVER=$(SERVER) CLIENT=$(CLIENT))"
 	@echo "  A client's standard input: INPUT='some text' (now '$(INPUT)')"
 	@echo "  Another port or host: KIT_PORT=9000 KIT_HOST=127.0.0.1 make tcp-hello"
+	@echo
+	@echo "Labs (labs/README.md): a starter to work on, and a grader that checks it:"
+	@$(foreach l,$(LABS),echo "  $l";)
+	@echo "  make lab LAB=01       copy lab 01's starter to my-labs/01-.../ (LANGUAGE=swift for Swift)"
+	@echo "  make grade LAB=01     grade my-labs/01-.../ (SOLUTION=dir for another folder)"
+	@echo "  make grade-all LAB=01 SUBMISSIONS=dir   a folder per student -> $(GRADES)/scores.csv"
 	@echo
 	@echo "  make trace-<example>  the C and Swift programs' network system calls, side by side"
 	@echo "  make bench            every echo server's round trips and throughput, one table"
@@ -83,6 +100,21 @@ check-c:
 	  $(CC) -Wall -Wextra -Werror -pthread -fsyntax-only $$f || exit 1; \
 	done
 	@echo "C: every program compiles -Wall -Wextra clean."
+
+lab:
+	@scripts/lab "$(LAB)" "$(LANGUAGE)"
+
+# The grader runs the student's programs against the kit's, so it builds them all.
+grade:
+	@test -n "$(LAB)" || { echo "which lab? make grade LAB=NN (make help lists them)" >&2; exit 2; }
+	@$(SWIFTPM) >/dev/null || $(SWIFTPM)
+	@"$$($(SWIFT) build --show-bin-path)/kit-grade" "$(LAB)" $(SOLUTION) --results "$(RESULTS)"
+
+grade-all:
+	@test -n "$(LAB)" -a -n "$(SUBMISSIONS)" || { \
+	  echo "make grade-all LAB=NN SUBMISSIONS=dir (one subfolder per student)" >&2; exit 2; }
+	@$(SWIFTPM) >/dev/null || $(SWIFTPM)
+	@"$$($(SWIFT) build --show-bin-path)/kit-grade" "$(LAB)" --submissions "$(SUBMISSIONS)" --out "$(GRADES)"
 
 listings:
 	scripts/listings

@@ -85,6 +85,10 @@ for library in libraries {
 // Only those files are its sources: the starters and solutions in labs/ are the
 // students' programs, which the grader compiles itself.
 let labs = entries("labs", directories: true).filter { $0.first?.isNumber == true }
+let labsOwnFiles = labs.flatMap { lab in
+  (entries("labs/\(lab)", directories: true) + entries("labs/\(lab)", directories: false))
+    .filter { $0 != "checks.swift" }.map { "\(lab)/\($0)" }
+}
 targets.append(
   .executableTarget(
     name: "kit-grade",
@@ -92,6 +96,7 @@ targets.append(
       "KitHarness", .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ],
     path: "labs",
+    exclude: entries("labs", directories: false) + labsOwnFiles,
     sources: ["grader"] + labs.map { "\($0)/checks.swift" }))
 // The cross-language tests run the programs (and the grader) as processes, so they
 // link none of them: only the harness that starts them.

@@ -1,0 +1,1 @@
+../../../../CSources/tcp-hello/client.c

@@ -1,0 +1,1 @@
+../../../../Sources/swift/tcp-hello/client.swift
