@@ -25,15 +25,17 @@ SUBMISSIONS ?=
 GRADES ?= grades
 LABS := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard labs/[0-9]*/README.md)))))
 
-C_STEMS  := $(patsubst CSources/%.c,%,$(sort $(wildcard CSources/*/*.c)))
-EXAMPLES := $(sort $(dir $(C_STEMS)))
-EXAMPLES := $(EXAMPLES:/=)
-PROGRAMS := $(subst /,-,$(C_STEMS))
+# Every list below comes from programs.txt, through scripts/inventory.
+INVENTORY := scripts/inventory
+EXAMPLES := $(shell $(INVENTORY) --print example | uniq)
+C_PROGRAMS := $(shell $(INVENTORY) --flavor c --print program)
 # Servers besides <example>-server, each a demo of its own: tcp-capitalize-fork-server.
-VARIANT_SERVERS := $(filter-out $(addsuffix -server,$(EXAMPLES)),$(filter %-server,$(PROGRAMS)))
-FLAVORS  := c $(notdir $(shell find Sources -mindepth 1 -maxdepth 1 -type d -name '[a-z]*' | sort))
+VARIANT_SERVERS := $(shell $(INVENTORY) --kind variant --print program)
+FLAVORS := c $(filter-out c,$(shell $(INVENTORY) --print flavors | tr ' ' '\n' | sort -u))
+# A C-only session (SERVER=c CLIENT=c) builds no Swift at all.
+EXAMPLE_BUILD := $(if $(filter-out c,$(SERVER) $(CLIENT)),build,build-c)
 
-.PHONY: help build demo test check-c listings line-counts bench clean lab grade grade-all \
+.PHONY: help build build-c build-swift demo test check-c listings line-counts bench clean lab grade grade-all \
   $(EXAMPLES) $(VARIANT_SERVERS) \
   $(addprefix trace-,$(EXAMPLES))
 
@@ -64,26 +66,31 @@ help:
 	@echo "  make line-counts      refresh README.md's table of lines per program and flavor"
 	@echo "  make clean            remove bin/ and .build/"
 
-build: $(addprefix bin/c/,$(PROGRAMS))
+build: build-c build-swift
+	@echo "built: $(foreach f,$(FLAVORS),bin/$f/)"
+
+build-c: $(addprefix bin/c/,$(C_PROGRAMS))
+
+build-swift:
 	$(SWIFTPM)
 	@out=$$($(SWIFT) build --show-bin-path); \
 	for flavor in $(filter-out c,$(FLAVORS)); do \
 	  mkdir -p bin/$$flavor; \
-	  for f in Sources/$$flavor/*/*.swift; do \
-	    program=$$(basename $$(dirname $$f))-$$(basename $$f .swift); \
+	  for program in $$($(INVENTORY) --flavor $$flavor --print program); do \
 	    cp -p "$$out/$$flavor-$$program" bin/$$flavor/$$program; \
 	  done; \
 	done
-	@echo "built: $(foreach f,$(FLAVORS),bin/$f/)"
 
+# A C program: its source, the helper files its line in programs.txt names, and the
+# libraries (-lNAME) it links.
 define c_program
-bin/c/$(subst /,-,$(1)): CSources/$(1).c
+bin/c/$(1): $(2) $(addprefix $(dir $(2)),$(filter %.c,$(3)))
 	@mkdir -p bin/c
-	$$(CC) $$(CFLAGS) -pthread -o $$@ $$<
+	$$(CC) $$(CFLAGS) -pthread -o $$@ $$(filter %.c,$$^) $(filter -l%,$(3))
 endef
-$(foreach stem,$(C_STEMS),$(eval $(call c_program,$(stem))))
+$(foreach p,$(C_PROGRAMS),$(eval $(call c_program,$(p),$(shell $(INVENTORY) --program $(p) --flavor c --print source),$(shell $(INVENTORY) --program $(p) --print extras))))
 
-$(EXAMPLES) $(VARIANT_SERVERS): build
+$(EXAMPLES) $(VARIANT_SERVERS): $(EXAMPLE_BUILD)
 	@scripts/run-example $@
 
 demo: build
@@ -95,9 +102,13 @@ $(addprefix trace-,$(EXAMPLES)): trace-%: build
 test: check-c
 	$(SWIFT) test --manifest-cache none
 
+# Each C program with its helper files, as the build compiles it.
 check-c:
-	@for f in $(wildcard CSources/*/*.c); do \
-	  $(CC) -Wall -Wextra -Werror -pthread -fsyntax-only $$f || exit 1; \
+	@for p in $(C_PROGRAMS); do \
+	  source=$$($(INVENTORY) --program $$p --flavor c --print source); \
+	  helpers=$$(for f in $$($(INVENTORY) --program $$p --print extras); do \
+	    case $$f in *.c) echo "$$(dirname $$source)/$$f";; esac; done); \
+	  $(CC) -Wall -Wextra -Werror -pthread -fsyntax-only $$source $$helpers || exit 1; \
 	done
 	@echo "C: every program compiles -Wall -Wextra clean."
 

@@ -1,12 +1,13 @@
 // swift-tools-version:6.0
-// The kit's programs are found by walking its folders (CONTRIBUTING.md), so an
-// example or a flavor joins the build by adding files, not by editing this manifest:
-//   CSources/<example>/<role>.c          -> executable c-<example>-<role>
+// The kit's programs are listed in programs.txt, which the Makefile, the scripts and
+// the tests read too (CONTRIBUTING.md), so a program joins the build by its files and
+// its line there, not by editing this manifest:
+//   CSources/<example>/<role>.c             -> executable c-<example>-<role>
 //   Sources/<flavor>/<example>/<role>.swift -> executable <flavor>-<example>-<role>
-//   Sources/<Library>/ (capitalised)     -> library <Library> (Swift, or C with include/),
-//                                           tested by Tests/<Library>Tests if present
-// `make build` copies each executable to bin/<flavor>/<example>-<role>.
-//   labs/grader/ and labs/<NN>-<lab>/checks.swift -> executable kit-grade (labs/README.md)
+//   Sources/<Library>/ (capitalised)        -> library <Library> (Swift, or C with include/),
+//                                              tested by Tests/<Library>Tests if present
+//   labs/grader/, labs/<NN>-<lab>/checks.swift -> executable kit-grade (labs/README.md)
+// `make build` copies each program to bin/<flavor>/<example>-<role>.
 import Foundation
 import PackageDescription
 
@@ -34,26 +35,51 @@ func entries(_ folder: String, directories: Bool) -> [String] {
   }.sorted()
 }
 
-func programs(flavor: String, folder: String, ending: String) -> [Target] {
-  entries(folder, directories: true).flatMap { example in
-    entries("\(folder)/\(example)", directories: false)
-      .filter { $0.hasSuffix(ending) }
-      .map { file in
-        .executableTarget(
-          name: "\(flavor)-\(example)-\(file.dropLast(ending.count))",
-          dependencies: dependencies(of: flavor),
-          path: "\(folder)/\(example)",
-          // Each program is one file; its siblings are other programs' targets.
-          exclude: entries("\(folder)/\(example)", directories: false).filter { $0 != file },
-          sources: [file])
-      }
+/// One line of programs.txt: a program, the flavors that have it, and its extras
+/// (-lNAME: a library to link; a file name: a helper source beside the program).
+struct ProgramLine {
+  let example: String
+  let role: String
+  let flavors: [String]
+  let extras: [String]
+}
+
+let inventory: [ProgramLine] = {
+  let text = (try? String(contentsOfFile: "\(root)/programs.txt", encoding: .utf8)) ?? ""
+  return text.split(separator: "\n").compactMap { line in
+    let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+    guard fields.count >= 4, !fields[0].hasPrefix("#") else { return nil }
+    return ProgramLine(
+      example: fields[0], role: fields[1],
+      flavors: fields[3].split(separator: ",").map(String.init), extras: Array(fields[4...]))
+  }
+}()
+
+/// Every program of `flavor`, each an executable target over its one file (plus the
+/// helper files its line names, in this flavor's language).
+func programs(flavor: String) -> [Target] {
+  let (folder, ending) = flavor == "c" ? ("CSources", ".c") : ("Sources/\(flavor)", ".swift")
+  return inventory.filter { $0.flavors.contains(flavor) }.map { program in
+    let sources = ["\(program.role)\(ending)"] + program.extras.filter { $0.hasSuffix(ending) }
+    let path = "\(folder)/\(program.example)"
+    return .executableTarget(
+      name: "\(flavor)-\(program.example)-\(program.role)",
+      dependencies: dependencies(of: flavor),
+      path: path,
+      // The folder's other files are other programs' targets, or notes.
+      exclude: entries(path, directories: false).filter { !sources.contains($0) },
+      sources: sources,
+      linkerSettings: program.extras.filter { $0.hasPrefix("-l") }.map {
+        .linkedLibrary(String($0.dropFirst(2)))
+      })
   }
 }
 
 let isLibrary = { (name: String) in name.first?.isUppercase == true }
 let libraries = entries("Sources", directories: true).filter(isLibrary)
-let flavors = entries("Sources", directories: true).filter {
-  !isLibrary($0) && ($0 != "swift-nio" || withNIO)
+/// The Swift flavors, as programs.txt names them (c is built from CSources/).
+let flavors = Set(inventory.flatMap(\.flavors)).sorted().filter {
+  $0 != "c" && ($0 != "swift-nio" || withNIO)
 }
 
 /// Packages a flavor's programs or a library import: only the ecosystem's standards.
@@ -71,9 +97,9 @@ func dependencies(of name: String) -> [Target.Dependency] {
     + (packageDependencies[name] ?? [])
 }
 
-var targets = programs(flavor: "c", folder: "CSources", ending: ".c")
+var targets = programs(flavor: "c")
 for flavor in flavors {
-  targets += programs(flavor: flavor, folder: "Sources/\(flavor)", ending: ".swift")
+  targets += programs(flavor: flavor)
 }
 for library in libraries {
   targets.append(.target(name: library, dependencies: dependencies(of: library)))

@@ -1,6 +1,40 @@
-// Where the kit's programs are, and which flavors exist: found from the folders, as
-// Package.swift finds them, so a new flavor joins every matrix by adding a folder.
+// What the kit has, as programs.txt lists it (the one inventory that Package.swift,
+// the Makefile and the scripts read too), and where the built programs are.
 import Foundation
+
+/// One line of programs.txt.
+package struct ProgramEntry: Sendable, CustomStringConvertible {
+  package enum Kind: String, Sendable { case server, client, variant, standalone }
+  package let example: String
+  package let role: String
+  package let kind: Kind
+  package let flavors: [String]
+  /// -lNAME libraries and helper files, as the line gives them.
+  package let extras: [String]
+
+  /// The program's name in every flavor: tcp-capitalize-fork-server.
+  package var name: String { "\(example)-\(role)" }
+  package var description: String { name }
+
+  /// Where its source is in `flavor`, relative to the kit's root.
+  package func source(flavor: String) -> String {
+    flavor == "c" ? "CSources/\(example)/\(role).c" : "Sources/\(flavor)/\(example)/\(role).swift"
+  }
+
+  /// Parses programs.txt's text; a line it cannot read is an error that names it.
+  package static func parse(_ text: String) throws -> [ProgramEntry] {
+    try text.split(separator: "\n").enumerated().compactMap { number, line in
+      let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+      guard let first = fields.first, !first.hasPrefix("#") else { return nil }
+      guard fields.count >= 4, let kind = Kind(rawValue: fields[2]) else {
+        throw HarnessError(description: "programs.txt line \(number + 1) is not a program: \(line)")
+      }
+      return ProgramEntry(
+        example: fields[0], role: fields[1], kind: kind,
+        flavors: fields[3].split(separator: ",").map(String.init), extras: Array(fields[4...]))
+    }
+  }
+}
 
 package enum Kit {
   /// The package's root folder (this file is Sources/KitHarness/Programs.swift).
@@ -11,26 +45,45 @@ package enum Kit {
   /// bundle and the grader find the kit's programs beside themselves.
   package static let buildFolder = Bundle.main.bundleURL
 
-  /// `c`, then every lower-case folder of Sources/ (capitalised ones are libraries).
-  package static let flavors: [String] = {
-    let folders = (try? FileManager.default.contentsOfDirectory(
-      atPath: root.appendingPathComponent("Sources").path)) ?? []
-    return ["c"] + folders.filter { $0.first?.isLowercase == true }.sorted()
+  /// Every program, in programs.txt's order. An unreadable inventory stops the run:
+  /// nothing could be tested without it.
+  package static let programs: [ProgramEntry] = {
+    do {
+      return try ProgramEntry.parse(
+        String(contentsOf: root.appendingPathComponent("programs.txt"), encoding: .utf8))
+    } catch {
+      fatalError("the kit's inventory: \(error)")
+    }
   }()
 
-  /// The flavors that have this program, e.g. every flavor of `tcp-hello-server`.
-  package static func flavors(having program: String) -> [String] {
-    flavors.filter { FileManager.default.isExecutableFile(atPath: path(flavor: $0, program).path) }
+  /// The flavors built in this run: `c` first, then the others programs.txt names.
+  /// Package.swift builds swift-nio only with KIT_NIO set (make sets it), and so the
+  /// matrix has it only then.
+  package static let flavors: [String] = {
+    let named = Set(programs.flatMap(\.flavors)).subtracting(["c"]).sorted()
+    let withNIO = ProcessInfo.processInfo.environment["KIT_NIO"] != nil
+    return ["c"] + named.filter { $0 != "swift-nio" || withNIO }
+  }()
+
+  /// The examples, in programs.txt's order.
+  package static var examples: [String] {
+    programs.map(\.example).reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
   }
 
-  /// The flavors whose sources have `role` of `example`, built yet or not: what a
-  /// grader compares against, so a program missing from the build fails loudly.
+  package static func program(_ name: String) -> ProgramEntry? {
+    programs.first { $0.name == name }
+  }
+
+  /// The flavors of this run that have the program, e.g. every flavor of
+  /// `tcp-hello-server`. A program listed but not built fails the test that runs it.
+  package static func flavors(having name: String) -> [String] {
+    guard let entry = program(name) else { return [] }
+    return flavors.filter(entry.flavors.contains)
+  }
+
+  /// The same for `role` of `example`.
   package static func flavors(example: String, role: String) -> [String] {
-    flavors.filter { flavor in
-      let source =
-        flavor == "c" ? "CSources/\(example)/\(role).c" : "Sources/\(flavor)/\(example)/\(role).swift"
-      return FileManager.default.fileExists(atPath: root.appendingPathComponent(source).path)
-    }
+    flavors(having: "\(example)-\(role)")
   }
 
   package static func path(flavor: String, _ program: String) -> URL {

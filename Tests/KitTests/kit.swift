@@ -1,43 +1,65 @@
-// The kit as a whole: every program in every flavor, every example with its note and
-// its tests, and generated text (listings, line counts) equal to what it is made from.
+// The kit as a whole: programs.txt and the folders agree, every program is built in
+// every flavor that has it, every example has its note and its tests, generated text
+// (listings, line counts) equals what it is made from, and a new example of each kind
+// joins the build, make and the matrix by its files and its line in programs.txt.
 import Foundation
 import KitHarness
 import Testing
 
-@Suite("the kit", .timeLimit(.minutes(1)))
+@Suite("the kit", .timeLimit(.minutes(3)))
 struct KitTests {
-  static let cPrograms: [String] = {
-    let folder = Kit.root.appendingPathComponent("CSources").path
-    return ((try? FileManager.default.subpathsOfDirectory(atPath: folder)) ?? [])
-      .filter { $0.hasSuffix(".c") && $0.split(separator: "/").count == 2 }
-      .map { $0.dropLast(2).replacingOccurrences(of: "/", with: "-") }.sorted()
-  }()
-  static let examples = Set(ProgramPair.all.map { $0.client.replacing(/-client$/, with: "") })
-    .sorted()
-
-  /// A flavor whose folder has a README.md holds only the programs it names there
-  /// (swift-nio: one server); every other flavor has every program.
-  static let completeFlavors = Kit.flavors.filter { flavor in
-    flavor == "c"
-      || !FileManager.default.fileExists(
-        atPath: Kit.root.appendingPathComponent("Sources/\(flavor)/README.md").path)
-  }
-
-  @Test("every lecture program is built in every full flavor", arguments: completeFlavors)
-  func complete(flavor: String) {
-    #expect(!Self.cPrograms.isEmpty)
-    for program in Self.cPrograms {
-      let path = Kit.path(flavor: flavor, program).path
-      #expect(
-        FileManager.default.isExecutableFile(atPath: path),
-        """
-        \(flavor)/\(program) is missing. If its source exists, SwiftPM reused a cached \
-        reading of Package.swift: build with --manifest-cache none (make does).
-        """)
+  @Test("every program is built in every flavor programs.txt gives it")
+  func built() {
+    #expect(!Kit.programs.isEmpty)
+    for program in Kit.programs {
+      for flavor in Kit.flavors(having: program.name) {
+        #expect(
+          FileManager.default.isExecutableFile(atPath: Kit.path(flavor: flavor, program.name).path),
+          """
+          \(flavor)/\(program.name) is missing. If its source exists, SwiftPM reused a cached \
+          reading of Package.swift: build with --manifest-cache none (make does).
+          """)
+      }
     }
   }
 
-  @Test("every example has a lecture note and a test file", arguments: examples)
+  @Test("the folders hold exactly the sources programs.txt names")
+  func inventoryMatchesFolders() throws {
+    var listed = Set<String>()
+    for program in Kit.programs {
+      for flavor in program.flavors {
+        let source = program.source(flavor: flavor)
+        listed.insert(source)
+        let folder = (source as NSString).deletingLastPathComponent
+        for extra in program.extras where extra.hasSuffix(flavor == "c" ? ".c" : ".swift") {
+          listed.insert("\(folder)/\(extra)")
+        }
+      }
+    }
+    for source in listed {
+      #expect(
+        FileManager.default.fileExists(atPath: Kit.root.appendingPathComponent(source).path),
+        "programs.txt names \(source), which does not exist")
+    }
+    let flavors = Set(Kit.programs.flatMap(\.flavors)).subtracting(["c"])
+    let found =
+      try sources(in: "CSources", ending: ".c")
+      + flavors.flatMap { try sources(in: "Sources/\($0)", ending: ".swift") }
+    for source in found where !listed.contains(source) {
+      Issue.record("\(source) is in no line of programs.txt: add its line, or it is never built")
+    }
+  }
+
+  @Test("every C program has its swift twin and its swift-sockets version")
+  func everyFlavor() {
+    for program in Kit.programs where program.flavors.contains("c") {
+      #expect(
+        Set(["swift", "swift-sockets"]).isSubset(of: program.flavors),
+        "\(program.name) is in c but not in every Swift flavor: \(program.flavors)")
+    }
+  }
+
+  @Test("every example has a lecture note and a test file", arguments: Kit.examples)
   func documented(example: String) {
     for file in ["lectures/\(example).md", "Tests/KitTests/\(example).swift"] {
       #expect(
@@ -53,5 +75,14 @@ struct KitTests {
     let check = try Running(command: [Kit.root.path + "/scripts/\(script)", "--check"])
     let output = try await check.finish()
     #expect(output.termination == .exit(0), "\(output.stderrText)")
+  }
+
+  /// `<folder>/<example>/<file><ending>` paths under the kit's root.
+  private func sources(in folder: String, ending: String) throws -> [String] {
+    let base = Kit.root.appendingPathComponent(folder).path
+    guard FileManager.default.fileExists(atPath: base) else { return [] }
+    return try FileManager.default.subpathsOfDirectory(atPath: base)
+      .filter { $0.hasSuffix(ending) && $0.split(separator: "/").count == 2 }
+      .map { "\(folder)/\($0)" }
   }
 }

@@ -4,29 +4,15 @@ import Foundation
 import KitHarness
 import Testing
 
-/// A server program of an example and the example's client, as found in CSources/.
-struct ProgramPair: CustomStringConvertible, Sendable {
-  let server: String
-  let client: String
-  var description: String { "\(server) + \(client)" }
-
-  static let all: [ProgramPair] = {
-    let folder = Kit.root.appendingPathComponent("CSources").path
-    let examples = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-    return examples.sorted().flatMap { example -> [ProgramPair] in
-      let roles = ((try? FileManager.default.contentsOfDirectory(atPath: "\(folder)/\(example)")) ?? [])
-        .filter { $0.hasSuffix(".c") }.map { String($0.dropLast(2)) }.sorted()
-      guard let client = roles.first(where: { $0.hasSuffix("client") }) else { return [] }
-      return roles.filter { $0.hasSuffix("server") }.map {
-        ProgramPair(server: "\(example)-\($0)", client: "\(example)-\(client)")
-      }
-    }
-  }()
-}
-
 @Suite("system calls", .timeLimit(.minutes(1)))
 struct SystemCallTests {
-  @Test("the swift twin makes the C program's network calls", arguments: ProgramPair.all)
+  /// Every server with its example's client, for the programs that have a twin.
+  static let pairs = ProgramPair.all.filter {
+    Kit.program($0.server)?.flavors.contains("swift") == true
+      && Kit.program($0.server)?.flavors.contains("c") == true
+  }
+
+  @Test("the swift twin makes the C program's network calls", arguments: pairs)
   func sameCalls(pair: ProgramPair) async throws {
     let c = try await trace(pair, flavor: "c")
     let swift = try await trace(pair, flavor: "swift")

@@ -11,10 +11,7 @@ import Testing
 
 @Suite("tcp-echo", .timeLimit(.minutes(5)))
 struct TcpEchoTests {
-  static let serverNames = [
-    "tcp-echo-server", "tcp-echo-select-server", "tcp-echo-poll-server", "tcp-echo-epoll-server",
-    "tcp-echo-nio-server",  // only in the swift-nio flavor, built when KIT_NIO is set
-  ]
+  static let serverNames = ProgramPair.all.filter { $0.client == "tcp-echo-client" }.map(\.server)
   static let servers = serverNames.flatMap { name in
     Kit.flavors(having: name).map { Program(flavor: $0, name: name) }
   }
