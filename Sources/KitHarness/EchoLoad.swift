@@ -4,10 +4,11 @@
 // that comes back is checked, in order, with memcmp. All of it is plain Glibc, and
 // all of it blocks its thread, so tests run it through `onThread` and every wait
 // has a deadline.
+import Foundation
+
 #if canImport(Glibc)
   @preconcurrency import Glibc
 #endif
-import Foundation
 
 private func reason(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
 
@@ -91,7 +92,9 @@ package enum EchoSocket {
   /// starts must not inherit it), connected (blocking) or connecting (non-blocking).
   /// `receiveBuffer` sets SO_RCVBUF before connecting, so the window this end offers
   /// stays that small: the server's echo to it backs up sooner.
-  package static func open(port: UInt16, blocking: Bool, receiveBuffer: Int32? = nil) throws -> Int32 {
+  package static func open(port: UInt16, blocking: Bool, receiveBuffer: Int32? = nil) throws
+    -> Int32
+  {
     var flags = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
     if !blocking { flags |= Int32(SOCK_NONBLOCK.rawValue) }
     let fd = socket(AF_INET, flags, 0)
@@ -414,52 +417,6 @@ package final class EchoPeer: @unchecked Sendable {
     let wait = milliseconds(until: deadline)
     if wait == 0 || poll(&entry, 1, wait) == 0 {
       throw HarnessError(description: "peer: \(what) did not arrive in time")
-    }
-  }
-}
-
-// MARK: - A process seen through /proc
-
-package enum ProcessStatus {
-  /// Resident memory in KiB (VmRSS in /proc/<pid>/status).
-  package static func residentKiB(_ pid: pid_t) throws -> Int {
-    let text = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-      let kib = Int(line.split(separator: " ")[1])
-    else { throw HarnessError(description: "no VmRSS for process \(pid)") }
-    return kib
-  }
-
-  /// How many descriptors the process has open.
-  package static func openDescriptors(_ pid: pid_t) throws -> Int {
-    try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
-  }
-
-  /// CPU time used so far, in clock ticks (utime + stime in /proc/<pid>/stat).
-  package static func cpuTicks(_ pid: pid_t) throws -> Int {
-    let text = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
-    // The command name, in parentheses, may hold spaces: count fields after it.
-    guard let close = text.lastIndex(of: ")") else {
-      throw HarnessError(description: "unreadable /proc/\(pid)/stat")
-    }
-    let fields = text[text.index(after: close)...].split(separator: " ")
-    // fields[0] is the state (field 3); utime and stime are fields 14 and 15.
-    guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else {
-      throw HarnessError(description: "unreadable /proc/\(pid)/stat")
-    }
-    return user + system
-  }
-
-  /// Waits until `condition` holds for the process, checking every 10 ms.
-  package static func wait(
-    for what: String, within limit: Duration = .seconds(10), _ condition: () throws -> Bool
-  ) async throws {
-    let deadline = ContinuousClock.now + limit
-    while try !condition() {
-      if ContinuousClock.now > deadline {
-        throw HarnessError(description: "\(what) did not happen within \(limit)")
-      }
-      try await Task.sleep(for: .milliseconds(10))  // allowed: poll interval of a bounded check of /proc
     }
   }
 }

@@ -182,7 +182,8 @@ package enum RawHTTP {
   /// Connects, sends `bytes` and reads until the server closes. `then` says what the
   /// client does after sending: wait for the answer, tell the server it has finished
   /// sending (end of stream mid-request), or hang up without reading.
-  package static func exchange(port: UInt16, _ bytes: [UInt8], then after: After = .wait) async throws
+  package static func exchange(port: UInt16, _ bytes: [UInt8], then after: After = .wait)
+    async throws
     -> RawReply
   {
     try await onThread {

@@ -3,11 +3,12 @@
 // the program reads a FIFO that the test holds open instead: it is started as
 // `sh -c 'exec "$0" < "$1"' program fifo`, so Running still spawns it, captures its
 // output and stops it, and the shell is gone once the program runs.
+import Foundation
+import Synchronization
+
 #if canImport(Glibc)
   @preconcurrency import Glibc
 #endif
-import Foundation
-import Synchronization
 
 package final class Interactive: Sendable {
   package let running: Running

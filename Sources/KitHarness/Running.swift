@@ -1,11 +1,12 @@
 // A program started for a test: its own process group (so a forking server's children
 // go with it), stdin fed from bytes, stdout and stderr captured separately, and every
 // wait bounded by a deadline that names what did not happen.
+import Foundation
+import Synchronization
+
 #if canImport(Glibc)
   @preconcurrency import Glibc
 #endif
-import Foundation
-import Synchronization
 
 package struct HarnessError: Error, CustomStringConvertible {
   package let description: String
@@ -142,7 +143,8 @@ package final class Running: Sendable {
   }
 
   /// Waits until stdout holds exactly `expected` (a looping server's transcript so far).
-  package func waitForStdout(_ expected: String, within limit: Duration = .seconds(10)) async throws {
+  package func waitForStdout(_ expected: String, within limit: Duration = .seconds(10)) async throws
+  {
     try await wait(for: "printing \(expected.debugDescription)", within: limit) {
       $0.stdoutText.hasPrefix(expected)
     }
@@ -220,7 +222,8 @@ extension Running {
       defer { posix_spawnattr_destroy(&attributes) }
       // Signal masks and ignored signals are inherited across exec: start the program
       // with none blocked and all at their defaults, as a shell would.
-      var none = sigset_t(), all = sigset_t()
+      var none = sigset_t()
+      var all = sigset_t()
       sigemptyset(&none)
       sigfillset(&all)
       posix_spawnattr_setsigmask(&attributes, &none)

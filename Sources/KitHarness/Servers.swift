@@ -11,25 +11,34 @@ extension Running {
   ) async throws -> Running {
     let server = try Running(
       program, arguments: arguments, environment: ["KIT_PORT": "\(port)"], wrapper: wrapper)
+    do {
+      try await server.waitUntilOpen(port, within: limit)
+    } catch {
+      _ = try? await server.stop()
+      throw error
+    }
+    return server
+  }
+
+  /// Waits until `port` is open (Ports.isOpen: listening TCP or bound UDP), failing
+  /// early, with the program's stderr, if the program exits first (`bind failed`).
+  /// The one readiness wait of the harness: no connection is spent on it.
+  package func waitUntilOpen(_ port: UInt16, within limit: Duration = .seconds(10)) async throws {
     let clock = ContinuousClock()
     let deadline = clock.now + limit
     var interval = Duration.milliseconds(2)
     while !Ports.isOpen(port) {
-      let output = server.output
-      if output.termination != nil {
+      let seen = output
+      if let ended = seen.termination {
         throw HarnessError(
-          description: "\(program) exited (\(output.termination!)) before opening port \(port): \(output.stderrText)"
-        )
+          description: "\(label) exited (\(ended)) before opening port \(port): \(seen.stderrText)")
       }
       if clock.now > deadline {
-        try await server.stop()
-        throw HarnessError(
-          description: "\(program) did not open port \(port) within \(limit)")
+        throw HarnessError(description: "\(label) did not open port \(port) within \(limit)")
       }
       try await Task.sleep(for: interval)  // allowed: poll interval of a bounded readiness check
       interval = min(interval * 2, .milliseconds(50))
     }
-    return server
   }
 
   /// Runs `body` with the server started; stops the server however `body` ends.

@@ -3,13 +3,14 @@
 // itself: many talking at once, one that never reads, one that resets mid-message,
 // many that come and go. The server must relay each chunk to exactly the other
 // clients, in order, and its descriptor count must come back down when they leave.
+import Foundation
+import KitHarness
+import Synchronization
+import Testing
+
 #if canImport(Glibc)
   @preconcurrency import Glibc
 #endif
-import Foundation
-import Synchronization
-import KitHarness
-import Testing
 
 @Suite("chat", .timeLimit(.minutes(2)))
 struct ChatTests {
@@ -310,9 +311,9 @@ struct ChatTests {
 
 // MARK: - Helpers
 
-/// How many descriptors the process has open, as /proc/<pid>/fd lists them.
+/// How many descriptors the process has open (-1 once it is gone).
 private func descriptors(of pid: pid_t) -> Int {
-  (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+  (try? ProcessStatus.openDescriptors(pid)) ?? -1
 }
 
 /// Waits until the server has exactly `count` descriptors open: the server prints

@@ -20,31 +20,31 @@ struct InventoryTests {
     "CSources/zz-pair/server.c": server(greeting: "pair"),
     "CSources/zz-pair/other-server.c": server(greeting: "other"),
     "CSources/zz-pair/client.c": """
-      #include <arpa/inet.h>
-      #include <stdio.h>
-      #include <stdlib.h>
-      #include <string.h>
-      #include <unistd.h>
-      int main(void) {
-          struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(getenv("KIT_PORT")))};
-          inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-          int fd = socket(AF_INET, SOCK_STREAM, 0);
-          char reply[64] = {0};
-          if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) { perror("connect"); return 1; }
-          write(fd, "sixteen bytes!!\\n", 16);
-          read(fd, reply, sizeof reply - 1);
-          printf("reply: %s\\n", reply);
-          return 0;
-      }
-      """,
+    #include <arpa/inet.h>
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include <string.h>
+    #include <unistd.h>
+    int main(void) {
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(getenv("KIT_PORT")))};
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        char reply[64] = {0};
+        if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) { perror("connect"); return 1; }
+        write(fd, "sixteen bytes!!\\n", 16);
+        read(fd, reply, sizeof reply - 1);
+        printf("reply: %s\\n", reply);
+        return 0;
+    }
+    """,
     "CSources/zz-probe/client.c": """
-      #include <stdio.h>
-      const char *probe_words(void);
-      int main(void) { printf("probe: %s\\n", probe_words()); return 0; }
-      """,
+    #include <stdio.h>
+    const char *probe_words(void);
+    int main(void) { printf("probe: %s\\n", probe_words()); return 0; }
+    """,
     "CSources/zz-probe/probe-words.c": """
-      const char *probe_words(void) { return "from a helper file"; }
-      """,
+    const char *probe_words(void) { return "from a helper file"; }
+    """,
   ]
 
   /// A one-client server whose answer needs libm at run time (sqrt of a count).
@@ -95,7 +95,9 @@ struct InventoryTests {
     return copy
   }
 
-  func run(_ command: [String], in folder: URL, environment: [String: String] = [:]) async throws -> Output {
+  func run(_ command: [String], in folder: URL, environment: [String: String] = [:]) async throws
+    -> Output
+  {
     let running = try Running(
       command: ["sh", "-c", "cd \"$0\" && exec \"$@\"", folder.path] + command,
       environment: environment)
@@ -111,7 +113,9 @@ struct InventoryTests {
     let dump = try await run(["swift", "package", "dump-package"], in: copy)
     #expect(dump.termination == .exit(0), "\(dump.stderrText)")
     let manifest = dump.stdoutText
-    for target in ["c-zz-pair-server", "c-zz-pair-client", "c-zz-pair-other-server", "c-zz-probe-client"] {
+    for target in [
+      "c-zz-pair-server", "c-zz-pair-client", "c-zz-pair-other-server", "c-zz-probe-client",
+    ] {
       #expect(manifest.contains("\"\(target)\""), "Package.swift has no target \(target)")
     }
     #expect(manifest.contains("probe-words.c"))

@@ -104,8 +104,6 @@ struct SwiftSocketsTests {
 
   // MARK: - The lecture's Python programs (document 000), in the kit's own words
 
-  static let python = which("python3")
-
   static let pythonTCPServer = """
     import os, socket
     PORT = int(os.environ.get("KIT_PORT", 8080))
@@ -153,13 +151,13 @@ struct SwiftSocketsTests {
 
   static func runPython(_ script: String, port: UInt16) throws -> Running {
     try Running(
-      command: [python ?? "python3", "-u", "-c", script], label: "python3",
+      command: [try Tools.require("python3", package: "python3"), "-u", "-c", script],
+      label: "python3",
       environment: ["KIT_PORT": "\(port)", "KIT_HOST": "127.0.0.1"])
   }
 
   @Test(
-    "tcp-hello: the swift-sockets client and the lecture's Python server",
-    .enabled(if: python != nil, "python3 not found"))
+    "tcp-hello: the swift-sockets client and the lecture's Python server")
   func pythonTCPServerPeer() async throws {
     let port = Ports.reserve()
     let (client, output) = try await withPeer(try Self.runPython(Self.pythonTCPServer, port: port))
@@ -179,8 +177,7 @@ struct SwiftSocketsTests {
   }
 
   @Test(
-    "tcp-hello: the lecture's Python client and the swift-sockets server",
-    .enabled(if: python != nil, "python3 not found"))
+    "tcp-hello: the lecture's Python client and the swift-sockets server")
   func pythonTCPClientPeer() async throws {
     let port = Ports.reserve()
     let program = Program(flavor: "swift-sockets", name: "tcp-hello-server")
@@ -195,8 +192,7 @@ struct SwiftSocketsTests {
   }
 
   @Test(
-    "udp-hello: the swift-sockets client and the lecture's Python server",
-    .enabled(if: python != nil, "python3 not found"))
+    "udp-hello: the swift-sockets client and the lecture's Python server")
   func pythonUDPServerPeer() async throws {
     let port = Ports.reserve()
     // It loops forever, as the lecture's does: withPeer stops it
@@ -211,8 +207,7 @@ struct SwiftSocketsTests {
   }
 
   @Test(
-    "udp-hello: the lecture's Python client and the swift-sockets server",
-    .enabled(if: python != nil, "python3 not found"))
+    "udp-hello: the lecture's Python client and the swift-sockets server")
   func pythonUDPClientPeer() async throws {
     let port = Ports.reserve()
     let program = Program(flavor: "swift-sockets", name: "udp-hello-server")
@@ -226,10 +221,6 @@ struct SwiftSocketsTests {
 
   // MARK: - The slides' Java programs (document 001), in the kit's own words
 
-  static let javac = which("javac")
-
-  static let java = which("java")
-
   /// Compiled once per test run, beside the kit's programs in the build folder.
   static let javaClasses = Task<String, any Error> {
     let folder = Kit.buildFolder.appendingPathComponent("java-peers").path
@@ -237,7 +228,10 @@ struct SwiftSocketsTests {
     try javaClient.write(toFile: folder + "/TCPClient.java", atomically: true, encoding: .utf8)
     try javaServer.write(toFile: folder + "/TCPServer.java", atomically: true, encoding: .utf8)
     let output = try await Running(
-      command: [javac!, "-d", folder, folder + "/TCPClient.java", folder + "/TCPServer.java"]
+      command: [
+        try Tools.require("javac", package: "default-jdk-headless"), "-d", folder,
+        folder + "/TCPClient.java", folder + "/TCPServer.java",
+      ]
     ).finish(within: .seconds(60))
     guard output.termination == .exit(0) else {
       throw HarnessError(description: "javac failed: \(output.stderrText)")
@@ -291,14 +285,15 @@ struct SwiftSocketsTests {
 
   static func java(_ mainClass: String, port: UInt16, input: String = "") async throws -> Running {
     try Running(
-      command: [java!, "-cp", try await javaClasses.value, mainClass], label: "java \(mainClass)",
+      command: [
+        try Tools.require("java", package: "default-jdk-headless"), "-cp",
+        try await javaClasses.value, mainClass,
+      ], label: "java \(mainClass)",
       environment: ["KIT_PORT": "\(port)", "KIT_HOST": "127.0.0.1"], input: Array(input.utf8))
   }
 
   @Test(
     "tcp-capitalize: the slides' Java client against every swift-sockets server",
-    .enabled(
-      if: javac != nil && java != nil, "javac or java not found: the Java peer tests need a JDK"),
     arguments: [
       "tcp-capitalize-server", "tcp-capitalize-fork-server", "tcp-capitalize-thread-server",
     ])
@@ -317,13 +312,11 @@ struct SwiftSocketsTests {
   }
 
   @Test(
-    "tcp-capitalize: the swift-sockets client against the slides' Java server",
-    .enabled(
-      if: javac != nil && java != nil, "javac or java not found: the Java peer tests need a JDK"))
+    "tcp-capitalize: the swift-sockets client against the slides' Java server")
   func javaServerPeer() async throws {
     let port = Ports.reserve()
     try await withPeer(try await Self.java("TCPServer", port: port)) { server in
-      try await waitUntilOpen(port, server, within: .seconds(30))
+      try await server.waitUntilOpen(port, within: .seconds(30))
       for line in ["hello from swift", "x"] {
         let output = try await Running.client(
           Program(flavor: "swift-sockets", name: "tcp-capitalize-client"), port: port,
@@ -395,7 +388,7 @@ private enum OneBytePerSend {
     let deadline = ContinuousClock.now + limit
     var seen = false
     while true {
-      let unread = unreadBytes(serverPort: serverPort, clientPort: clientPort)
+      let unread = Ports.unreadBytes(serverPort: serverPort, clientPort: clientPort)
       if unread == 0 || (unread == nil && seen) { return }
       seen = seen || unread != nil
       var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -406,22 +399,6 @@ private enum OneBytePerSend {
       }
       usleep(1000)  // allowed: poll interval of a bounded check of the server's receive queue
     }
-  }
-
-  /// The rx_queue of the socket whose local port is the server's and remote port ours.
-  private static func unreadBytes(serverPort: UInt16, clientPort: UInt16) -> Int? {
-    let local = String(format: ":%04X", serverPort)
-    let remote = String(format: ":%04X", clientPort)
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-      for line in readWholeFile(table).split(separator: "\n").dropFirst() {
-        let fields = line.split(separator: " ")
-        guard fields.count > 4, fields[1].hasSuffix(local), fields[2].hasSuffix(remote) else {
-          continue
-        }
-        return fields[4].split(separator: ":").last.flatMap { Int($0, radix: 16) }
-      }
-    }
-    return nil
   }
 
   private static func connectTCP(port: UInt16) throws -> Int32 {
@@ -487,13 +464,6 @@ private final class SilentDatagramSocket: Sendable {
   func close() { Glibc.close(fd) }
 }
 
-/// The full path of `name` in PATH, if it is there.
-private func which(_ name: String) -> String? {
-  let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-  return path.split(separator: ":").map { "\($0)/\(name)" }
-    .first { FileManager.default.isExecutableFile(atPath: $0) }
-}
-
 /// Runs `body` with a peer program started; stops it (its process group) however
 /// `body` ends, as `Running.withServer` does for the kit's servers.
 private func withPeer<Result: Sendable>(
@@ -506,34 +476,5 @@ private func withPeer<Result: Sendable>(
   } catch {
     _ = try? await peer.stop()
     throw error
-  }
-}
-
-/// All of a /proc file. String(contentsOfFile:) stops after the kernel's first 4 KiB
-/// here (a /proc file reports a size of 0): most sockets would be missing.
-private func readWholeFile(_ path: String) -> String {
-  let data = FileHandle(forReadingAtPath: path)?.readDataToEndOfFile() ?? Data()
-  return String(decoding: data, as: UTF8.self)
-}
-
-/// Until something listens on TCP `port` (a program that prints nothing when ready).
-/// Not Ports.isOpen, which reads /proc/net/tcp with String(contentsOfFile:).
-private func waitUntilOpen(_ port: UInt16, _ server: Running, within limit: Duration) async throws {
-  let deadline = ContinuousClock.now + limit
-  let hexPort = String(format: ":%04X", port)
-  func isListening() -> Bool {
-    ["/proc/net/tcp", "/proc/net/tcp6"].contains { table in
-      readWholeFile(table).split(separator: "\n").dropFirst().contains { line in
-        let fields = line.split(separator: " ")
-        return fields.count > 3 && fields[1].hasSuffix(hexPort) && fields[3] == "0A"  // LISTEN
-      }
-    }
-  }
-  while !isListening() {
-    if server.output.termination != nil || ContinuousClock.now > deadline {
-      throw HarnessError(
-        description: "\(server.label) did not open port \(port): \(server.output.stderrText)")
-    }
-    try await Task.sleep(for: .milliseconds(5))  // allowed: poll interval of a bounded readiness check
   }
 }

@@ -1,9 +1,9 @@
-import KitHarness
-import Testing
-
 // tcp-stream: every client flavor against every server flavor with empty, one-byte,
 // binary and 1 MiB inputs, several clients in turn; the server on a port of the
 // system's choosing; the client's errors; a client that resets mid-stream.
+import KitHarness
+import Testing
+
 #if canImport(Glibc)
   @preconcurrency import Glibc
 #endif
@@ -133,8 +133,9 @@ struct TcpStreamTests {
     // Digits and dots that are no address fail inside gethostbyname, without asking DNS.
     let output = try await Running(client, arguments: ["256.1.1.1", "9"]).finish()
     // gethostbyname says "Unknown host"; getaddrinfo (swift-sockets) has its own words.
-    #expect(output.stderrText.hasPrefix("gethostbyname 256.1.1.1: ")
-      || output.stderrText.hasPrefix("Error: getaddrinfo 256.1.1.1: "), "\(output.stderrText)")
+    #expect(
+      output.stderrText.hasPrefix("gethostbyname 256.1.1.1: ")
+        || output.stderrText.hasPrefix("Error: getaddrinfo 256.1.1.1: "), "\(output.stderrText)")
     #expect(output.stdout.isEmpty)
     #expect(output.termination == .exit(1))
   }
