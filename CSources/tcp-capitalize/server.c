@@ -1,7 +1,8 @@
 /* tcp-capitalize server (lecture document 001, Kurose & Ross style slides): accept a
  * connection, read one line, send it back upper-cased, close, wait for the next one.
- * The slides give C fragments that do not compile; this is the smallest repair that
- * does. Lines marked "kit:" are the kit's; the rest is the slides'. */
+ * The slide's C fragment does not compile as printed: this is the smallest repair
+ * that does, every repaired line marked "kit:" like the kit's own lines. No return
+ * code is checked, as on the slide: a failed accept or read does not stop the loop. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,75 +11,54 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#define MAXLINE 1024 /* kit: the slides use MAXLINE and LISTENQ without defining them */
-#define LISTENQ 5    /* kit: the backlog, "about 5" in the slides */
+/* kit: the slide sizes its buffer with MAX_LINE, reads and writes MAXLINE bytes, and
+ * listens with a backlog of LISTENQ; it defines none of them */
+#define MAX_LINE 1024
+#define MAXLINE MAX_LINE
+#define LISTENQ 5 /* "about 5", as the slides put the backlog */
 
-/* kit: the slides leave capitalize() to the reader. In place, up to the '\0'. */
+/* kit: the slide leaves capitalize() to be written. In place, up to the '\0', and
+ * never past the buffer's MAXLINE bytes if the read brought no '\0'. */
 void capitalize(char *s) {
-    for (; *s != '\0'; s++)
-        *s = toupper((unsigned char)*s);
+    for (int i = 0; i < MAXLINE && s[i] != '\0'; i++)
+        s[i] = toupper((unsigned char)s[i]);
 }
 
-int main() { /* kit: "Int main" in the slides */
+int main(void) { /* kit: main around the slide's fragment */
     int welcomeSocket, connectionSocket;
-    struct sockaddr_in sin; /* kit: the slides use sin without declaring it */
-    int opt = 1; /* kit */
+    char clientSentence[MAX_LINE];; /* the second ';' is the slide's, and harmless */
+    struct sockaddr_in servaddr;
+    ssize_t bytesRead; /* kit: the slide assigns bytesRead without declaring it */
     setvbuf(stdout, NULL, _IOLBF, 0); /* kit: a pipe sees each line at once */
     int port = getenv("KIT_PORT") ? atoi(getenv("KIT_PORT")) : 6789; /* kit */
+    /* kit: zeroed once, so a first read that brings no '\0' (one byte "h" from the
+     * Java client) is answered "H" and zeros, not "H" and whatever the stack held */
+    memset(clientSentence, 0, sizeof(clientSentence)); /* kit */
 
-    /* kit: every return code below is checked; the slides only say one should */
-    if ((welcomeSocket = socket(AF_INET, SOCK_STREAM, 0)) < 0) {
-        perror("socket failed");
-        exit(EXIT_FAILURE);
-    }
-
+    welcomeSocket = socket(AF_INET, SOCK_STREAM, 0);
     /* kit: the server closes first, so every connection it served waits a minute in
-     * TIME_WAIT on this port; without this a restarted server could not bind */
-    if (setsockopt(welcomeSocket, SOL_SOCKET, SO_REUSEADDR, &opt, sizeof(opt)) < 0) {
-        perror("setsockopt failed");
-        exit(EXIT_FAILURE);
-    }
-
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = INADDR_ANY;
-    sin.sin_port = htons(port); /* kit: port; the slides misprint "htons(6789r)" */
-
-    /* The welcome socket: the door every client knocks on (kit: "lwelcomeSocket") */
-    if (bind(welcomeSocket, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-        perror("bind failed");
-        exit(EXIT_FAILURE);
-    }
-    if (listen(welcomeSocket, LISTENQ) < 0) {
-        perror("listen failed");
-        exit(EXIT_FAILURE);
-    }
+     * TIME_WAIT on this port; without SO_REUSEADDR a restarted server could not bind */
+    int opt = 1; /* kit */
+    setsockopt(welcomeSocket, SOL_SOCKET, SO_REUSEADDR, &opt, sizeof(opt)); /* kit */
+    /* Not zeroed first: Linux ignores sin_zero */
+    servaddr.sin_family = AF_INET;
+    servaddr.sin_addr.s_addr = htonl(INADDR_ANY);
+    servaddr.sin_port = htons(port); /* kit: port, 6789 unless KIT_PORT says otherwise */
+    /* The welcome socket: the door every client knocks on.
+     * kit: welcomeSocket; the slide misspells it lwelcomeSocket */
+    bind(welcomeSocket, (struct sockaddr *) &servaddr, sizeof(servaddr));
+    listen(welcomeSocket, LISTENQ);
 
     /* Iterative: one client at a time; the others wait in the LISTENQ backlog */
-    while (1) {
-        /* kit: zeroed for every connection, so the bytes after the string are zeros */
-        char clientSentence[MAXLINE] = {0};
-
+    for ( ; ; ) {
         /* A new socket for this client; welcomeSocket keeps listening */
-        if ((connectionSocket = accept(welcomeSocket, NULL, NULL)) < 0) {
-            perror("accept failed");
-            exit(EXIT_FAILURE);
-        }
-
+        connectionSocket = accept(welcomeSocket, (struct sockaddr *) NULL, NULL);
         /* One read: whatever has arrived so far, not necessarily the whole line */
-        if (read(connectionSocket, clientSentence, MAXLINE) < 0) {
-            perror("read failed");
-            exit(EXIT_FAILURE);
-        }
-        clientSentence[MAXLINE - 1] = '\0'; /* kit: "buff[MAXLINE-1]" in the slides */
+        bytesRead = read(connectionSocket, clientSentence, MAXLINE);
         capitalize(clientSentence);
-
-        /* The whole buffer goes back: the string, its '\0' and the zeros after it.
-         * kit: three arguments; the slides add send's fourth, flags */
-        if (write(connectionSocket, clientSentence, MAXLINE) < 0) {
-            perror("write failed");
-            exit(EXIT_FAILURE);
-        }
-        close(connectionSocket); /* kit: "connectSocket" in the slides */
+        /* The whole buffer goes back: the string, its '\0' and whatever follows */
+        write(connectionSocket, clientSentence, MAXLINE);
+        close(connectionSocket); /* kit: "connectSocket" on the slide */
     }
+    close(welcomeSocket); /* never reached: the loop has no way out */
 }

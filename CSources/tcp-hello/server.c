@@ -10,23 +10,24 @@
 #define PORT 8080
 #define BUFFER_SIZE 1024
 
-int main() {
+int main(void) {
     int server_fd, client_fd;
     struct sockaddr_in address;
-    int opt = 1;
-    int addrlen = sizeof(address);
+    socklen_t addrlen = sizeof(address);
     char buffer[BUFFER_SIZE] = {0};
     const char *response = "Hello from server";
     setvbuf(stdout, NULL, _IOLBF, 0); /* kit: a pipe sees each line at once */
     int port = getenv("KIT_PORT") ? atoi(getenv("KIT_PORT")) : PORT; /* kit */
 
     /* Create the socket: IPv4, stream (TCP) */
-    if ((server_fd = socket(AF_INET, SOCK_STREAM, 0)) < 0) {
+    server_fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (server_fd < 0) {
         perror("socket failed");
         exit(EXIT_FAILURE);
     }
 
     /* Let a restarted server bind the port again at once (TIME_WAIT) */
+    int opt = 1;
     setsockopt(server_fd, SOL_SOCKET, SO_REUSEADDR, &opt, sizeof(opt));
 
     /* Any local interface, the port in network byte order */
@@ -44,9 +45,10 @@ int main() {
     }
     printf("Server listening on port %d\n", port);
 
-    /* Block until a client connects; its address lands in the same struct */
-    if ((client_fd = accept(server_fd, (struct sockaddr *)&address,
-                            (socklen_t *)&addrlen)) < 0) {
+    /* Block until a client connects; its address lands in the same struct, and
+     * addrlen goes in as the room there and comes back as the size written */
+    client_fd = accept(server_fd, (struct sockaddr *)&address, &addrlen);
+    if (client_fd < 0) {
         perror("accept failed");
         exit(EXIT_FAILURE);
     }

@@ -10,17 +10,18 @@
 #define PORT 8080
 #define BUFFER_SIZE 1024
 
-int main() {
-    int server_fd;
+int main(void) {
+    int sock_fd;
     struct sockaddr_in server_addr, client_addr;
-    socklen_t addr_len = sizeof(client_addr);
-    char buffer[BUFFER_SIZE] = {0};
+    socklen_t client_len = sizeof(client_addr);
+    char buffer[BUFFER_SIZE];
     const char *response = "Message received";
     setvbuf(stdout, NULL, _IOLBF, 0); /* kit: a pipe sees each line at once */
     int port = getenv("KIT_PORT") ? atoi(getenv("KIT_PORT")) : PORT; /* kit */
 
     /* Create the socket: IPv4, datagram (UDP) */
-    if ((server_fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0) {
+    sock_fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (sock_fd < 0) {
         perror("socket failed");
         exit(EXIT_FAILURE);
     }
@@ -32,7 +33,7 @@ int main() {
     server_addr.sin_port = htons(port);
 
     /* bind is all a UDP server needs: no listen, no accept */
-    if (bind(server_fd, (struct sockaddr *)&server_addr, sizeof(server_addr)) < 0) {
+    if (bind(sock_fd, (struct sockaddr *)&server_addr, sizeof(server_addr)) < 0) {
         perror("bind failed");
         exit(EXIT_FAILURE);
     }
@@ -40,18 +41,18 @@ int main() {
 
     while (1) {
         /* One datagram, up to 1023 bytes; the sender's address fills client_addr */
-        ssize_t bytes_read = recvfrom(server_fd, buffer, BUFFER_SIZE - 1, 0,
-                                      (struct sockaddr *)&client_addr, &addr_len);
+        ssize_t bytes_read = recvfrom(sock_fd, buffer, BUFFER_SIZE - 1, 0,
+                                      (struct sockaddr *)&client_addr, &client_len);
         if (bytes_read > 0) {
             buffer[bytes_read] = '\0';
             printf("Received: %s\n", buffer);
             /* Reply to whoever sent it: the address recvfrom just filled in */
-            sendto(server_fd, response, strlen(response), 0,
-                   (struct sockaddr *)&client_addr, addr_len);
+            sendto(sock_fd, response, strlen(response), 0,
+                   (struct sockaddr *)&client_addr, client_len);
         }
     }
 
     /* Never reached: the loop above has no way out */
-    close(server_fd);
+    close(sock_fd);
     return 0;
 }

@@ -9,9 +9,9 @@
 let PORT: Int32 = 8080
 let BUFFER_SIZE = 1024
 
+var server_fd: Int32
 var client_fd: Int32
 var address = sockaddr_in()  // Swift zero-fills it; the C listing leaves it unset
-var opt: Int32 = 1
 var addrlen = socklen_t(MemoryLayout<sockaddr_in>.size)
 var buffer = [CChar](repeating: 0, count: BUFFER_SIZE)
 let response = "Hello from server"
@@ -19,13 +19,14 @@ setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
 let port = getenv("KIT_PORT") != nil ? atoi(getenv("KIT_PORT")) : PORT  // kit
 
 // Create the socket: IPv4, stream (TCP). On Glibc SOCK_STREAM is an enum.
-let server_fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+server_fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
 if server_fd < 0 {
   perror("socket failed")
   exit(EXIT_FAILURE)
 }
 
 // Let a restarted server bind the port again at once (TIME_WAIT)
+var opt: Int32 = 1
 setsockopt(server_fd, SOL_SOCKET, SO_REUSEADDR, &opt, socklen_t(MemoryLayout<Int32>.size))
 
 // Any local interface, the port in network byte order (.bigEndian is htons)
@@ -49,7 +50,8 @@ if listen(server_fd, 5) < 0 {
 }
 print("Server listening on port \(port)")
 
-// Block until a client connects; its address lands in the same struct
+// Block until a client connects; its address lands in the same struct, and
+// addrlen goes in as the room there and comes back as the size written
 client_fd = withUnsafeMutablePointer(to: &address) {
   $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
     accept(server_fd, $0, &addrlen)
