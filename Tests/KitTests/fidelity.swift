@@ -4,6 +4,7 @@
 // back (a renamed variable, a socket() folded into its if, a check the slides never
 // had, a call moved) fails here even while its output stays the same.
 import Foundation
+import KitHarness
 import Testing
 
 /// A faithful C program, what the lecture fixes about it, and the names its twin shares.
@@ -281,6 +282,13 @@ enum Fidelity {
 
 @Suite("fidelity", .timeLimit(.minutes(1)))
 struct FidelityTests {
+  @Test("programs.txt marks exactly these programs lecture (make check-c relaxes only them)")
+  func markedInInventory() {
+    let marked = Kit.programs.filter { $0.extras.contains("lecture") }.map(\.name)
+    let faithful = FaithfulProgram.all.map { $0.path.replacingOccurrences(of: "/", with: "-") }
+    #expect(Set(marked) == Set(faithful))
+  }
+
   @Test(
     "the C keeps the lecture's statements, in the lecture's order", arguments: FaithfulProgram.all)
   func order(program: FaithfulProgram) {
