@@ -17,22 +17,49 @@ package enum Ports {
     [bindSocket(port, .tcp, listening: true), bindSocket(port, .udp)].compactMap { $0 }
   }
 
-  /// Below Linux's ephemeral range (32768-60999), so no client socket takes it meanwhile;
-  /// a random start keeps two test runs on one machine apart.
-  private static let next = Mutex(UInt16.random(in: 20000..<29000))
+  /// Ports come from blocks of `blockSize` in 20000-31999, below Linux's ephemeral
+  /// range (32768-60999) so no client socket takes one meanwhile. A process claims a
+  /// block with an flock on a file in /tmp, held until it exits, so the test run and
+  /// the graders it starts (and two test runs on one machine) never hand out the same
+  /// port: each checks a port is free, but only its own block is its to give.
+  private static let blockSize: UInt16 = 100
+  private static let blocks = (20000 / Int(blockSize))..<(32000 / Int(blockSize))
+  private static let next = Mutex<(port: UInt16, end: UInt16)>((0, 0))
 
-  /// A port free for both TCP and UDP right now, never handed out twice in a run.
+  /// A port free for both TCP and UDP right now, never handed out twice on this
+  /// machine while its process runs.
   package static func reserve() -> UInt16 {
     _ = held
     while true {
-      let port = next.withLock { value in
-        value = value >= 32000 ? 20000 : value + 1
-        return value
+      let port = next.withLock { next in
+        if next.port >= next.end {
+          let block = claimBlock()
+          next = (block, block + blockSize)
+        }
+        defer { next.port += 1 }
+        return next.port
       }
       let sockets = [bindSocket(port, .tcp), bindSocket(port, .udp)]
       sockets.compactMap { $0 }.forEach { close($0) }
       if !sockets.contains(nil) { return port }
     }
+  }
+
+  /// The first port of a block no other live process holds, starting the search at
+  /// random; its lock's descriptor stays open (close-on-exec) until this process ends.
+  private static func claimBlock() -> UInt16 {
+    let folder = "/tmp/kit-ports"
+    mkdir(folder, 0o777)
+    chmod(folder, 0o1777)  // shared by every user's runs, like /tmp itself
+    let start = Int.random(in: blocks)
+    for offset in 0..<blocks.count {
+      let block = blocks.lowerBound + (start - blocks.lowerBound + offset) % blocks.count
+      let fd = open("\(folder)/block-\(block)", O_CREAT | O_RDWR | O_CLOEXEC, 0o666)
+      guard fd >= 0 else { continue }
+      if flock(fd, LOCK_EX | LOCK_NB) == 0 { return UInt16(block) * blockSize }
+      close(fd)
+    }
+    fatalError("every block of test ports in 20000-31999 is held by another process")
   }
 
   private static func bindSocket(_ port: UInt16, _ transport: Transport, listening: Bool = false)
