@@ -51,6 +51,7 @@ help:
 	@$(foreach v,$(VARIANT_SERVERS),echo "  make $v";)
 	@echo "  Flavors: SERVER=<flavor> CLIENT=<flavor>, from: $(FLAVORS) (now SERVER=$(SERVER) CLIENT=$(CLIENT))"
 	@echo "  A client's standard input: INPUT='some text' (now '$(INPUT)')"
+	@echo "  C only, no Swift built: make tcp-hello SERVER=c CLIENT=c (and make check-c)"
 	@echo "  Another port or host: KIT_PORT=9000 KIT_HOST=127.0.0.1 make tcp-hello"
 	@echo
 	@echo "Labs (labs/README.md): a starter to work on, and a grader that checks it:"
