@@ -1,5 +1,5 @@
 // What a lab is to the grader: the programs a solution holds and the checks they must
-// pass. Each lab's checks live beside its handout, in labs/<NN>-<name>/checks.swift.
+// pass. Each lab's checks live beside its handout, in labs/<NN>-<name>/<name>-checks.swift.
 import KitHarness
 
 struct Lab: Sendable {
@@ -14,7 +14,7 @@ struct Lab: Sendable {
   var folder: String { "\(number)-\(name)" }
 
   /// Every lab the grader knows, in the order students meet them.
-  static let all: [Lab] = [.tcpHello]
+  static let all: [Lab] = [.tcpHello, .udpRetry]
 
   /// A lab by its number ("01", "1"), its name ("tcp-hello") or its folder's name.
   static func named(_ key: String) -> Lab? {
