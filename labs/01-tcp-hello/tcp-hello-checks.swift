@@ -69,7 +69,12 @@ enum TcpHello {
         } else {
           ran = try await client.stop()  // SIGKILL: it hung
         }
-        guard server.output.stdoutText.contains("Client connected") else {
+        // The server printed its line before it answered; give the harness's reader
+        // of its stdout a moment to see it.
+        let connected = try? await server.wait(for: "Client connected", within: .seconds(3)) {
+          $0.stdoutText.contains("Client connected")
+        }
+        guard connected != nil else {
           throw CheckFailed(
             "the \(flavor) server on KIT_PORT=\(port) saw no client: does your client connect to KIT_HOST:KIT_PORT?\n  your client's stdout:\n\(shown(ran.stdoutText))\n  its stderr:\n\(shown(ran.stderrText))"
           )
