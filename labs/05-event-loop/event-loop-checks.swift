@@ -286,7 +286,13 @@ enum EventLoop {
     // A pattern, not a list: strace rejects a name that this machine has no call for
     // (select on arm64), where a pattern just matches nothing.
     let pattern = waits.union(banned).sorted().joined(separator: "|")
-    let strace = ["strace", "-f", "-qq", "-o", log, "-e", "trace=/^(\(pattern))$"]
+    let tracer: String
+    do {
+      tracer = try Tools.require("strace", package: "strace")
+    } catch {
+      throw CheckFailed("this check runs your server under strace: \(error)")
+    }
+    let strace = [tracer, "-f", "-qq", "-o", log, "-e", "trace=/^(\(pattern))$"]
     let server: Running
     do {
       server = try await Running.server(
@@ -296,7 +302,7 @@ enum EventLoop {
         """
         under strace, your server did not listen on port \(port) within 10 s:
           \(error)
-        (if strace failed, it is missing or not allowed to trace here: ./kit test installs it)
+        (if strace itself failed, it may not be allowed to trace here: ptrace)
         """)
     }
     // 20 clients to serve: how well is for the other checks to say.
