@@ -1,0 +1,1 @@
+../../../../CSources/tcp-echo/poll-server.c

@@ -1,0 +1,273 @@
+/* tcp-echo poll server: the echo server of lecture document 002 as one event loop
+ * over poll() (the chapter's "Non-blocking I/O"), in the kit's own hand. One thread
+ * serves every client; it prints what server.c prints. Descriptors: 3 standard ones,
+ * the listener, one per client, up to the RLIMIT_NOFILE soft limit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#define PORT 8080
+#define READ_SIZE (256 * 1024)    /* one recv: big reads make bulk echo cheap */
+#define BUFFER_CAP (1024 * 1024)  /* the most echo one client may owe us */
+#define MAX_FDS 65536             /* the table's size if RLIMIT_NOFILE allows more */
+
+/* A client: the echo it has not taken yet is buf[start..end). */
+struct conn {
+    int open;
+    int eof;          /* it has shut down its sending side: read no more */
+    char *buf;        /* malloc'd (BUFFER_CAP) at the first short send, kept till close */
+    size_t start, end;
+    nfds_t slot;      /* its entry in fds[] */
+};
+
+static int listener;         /* the listening socket */
+static struct conn *conns;   /* indexed by descriptor, max_fds of them */
+static int max_fds;
+static struct pollfd *fds;   /* what poll() watches: fds[0] is the listener */
+static nfds_t nfds;
+static char readbuf[READ_SIZE];
+
+/* O_NONBLOCK: recv, send and accept return EAGAIN instead of waiting */
+int set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return -1;
+    return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+/* Watch for input while there is room to keep its echo, for output while some is
+ * owed: POLLOUT only then, or poll would return at once, forever (a busy loop). */
+void watch(int fd) {
+    struct conn *c = &conns[fd];
+    short events = 0;
+    if (!c->eof && c->end - c->start < BUFFER_CAP)
+        events |= POLLIN;
+    if (c->end > c->start)
+        events |= POLLOUT;
+    fds[c->slot].events = events;
+}
+
+/* Closing removes it from fds[]: the last entry moves into its slot. */
+void drop(int fd) {
+    struct conn *c = &conns[fd];
+    int moved = fds[nfds - 1].fd;
+    fds[c->slot] = fds[nfds - 1];
+    conns[moved].slot = c->slot;
+    nfds--;
+    free(c->buf);
+    memset(c, 0, sizeof(*c));
+    if (close(fd) < 0)
+        perror("close failed");
+    fds[0].events = POLLIN; /* a descriptor is free again, if accept had run out */
+}
+
+/* A reset or vanished peer is routine for a server; other errors are news. */
+void fail(int fd, const char *call) {
+    if (errno != ECONNRESET && errno != EPIPE)
+        perror(call);
+    drop(fd);
+}
+
+/* Keep what send did not take, after what is already owed. */
+int keep(struct conn *c, const char *data, size_t length) {
+    if (c->buf == NULL && (c->buf = malloc(BUFFER_CAP)) == NULL)
+        return -1;
+    if (c->end + length > BUFFER_CAP) { /* slide the owed bytes to the front */
+        memmove(c->buf, c->buf + c->start, c->end - c->start);
+        c->end -= c->start;
+        c->start = 0;
+    }
+    memcpy(c->buf + c->end, data, length);
+    c->end += length;
+    return 0;
+}
+
+/* Readable: one recv (level-triggered, poll says again if more is waiting). */
+void on_readable(int fd) {
+    struct conn *c = &conns[fd];
+    size_t owed = c->end - c->start;
+    size_t room = BUFFER_CAP - owed;
+    ssize_t n = recv(fd, readbuf, room < READ_SIZE ? room : READ_SIZE, 0);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            fail(fd, "recv failed");
+        return;
+    }
+    if (n == 0) { /* FIN: it sends no more, but may still read its echo */
+        c->eof = 1;
+        if (owed == 0)
+            drop(fd);
+        else
+            watch(fd);
+        return;
+    }
+    ssize_t sent = 0;
+    if (owed == 0) { /* nothing queued before it: try to answer at once */
+        sent = send(fd, readbuf, (size_t)n, MSG_NOSIGNAL);
+        if (sent < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                fail(fd, "send failed");
+                return;
+            }
+            sent = 0;
+        }
+    }
+    if (sent < n && keep(c, readbuf + sent, (size_t)(n - sent)) < 0) {
+        perror("malloc failed");
+        drop(fd);
+        return;
+    }
+    watch(fd);
+}
+
+/* Writable, and echo is owed: send what the socket takes. */
+void on_writable(int fd) {
+    struct conn *c = &conns[fd];
+    ssize_t sent = send(fd, c->buf + c->start, c->end - c->start, MSG_NOSIGNAL);
+    if (sent < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            fail(fd, "send failed");
+        return;
+    }
+    c->start += (size_t)sent;
+    if (c->start == c->end) {
+        c->start = c->end = 0;
+        if (c->eof) { /* all echoed after its FIN: done */
+            drop(fd);
+            return;
+        }
+    }
+    watch(fd);
+}
+
+/* Close a client that is refused before it is served */
+void discard(int fd) {
+    if (close(fd) < 0)
+        perror("close failed");
+}
+
+/* The listener is readable: accept every client waiting, until EAGAIN. */
+void accept_clients(void) {
+    struct sockaddr_in peer;
+    socklen_t peer_len;
+    char ip[INET_ADDRSTRLEN];
+    int fd;
+    while (1) {
+        peer_len = sizeof(peer);
+        if ((fd = accept(listener, (struct sockaddr *)&peer, &peer_len)) < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE) {
+                /* No descriptor for it: stop watching the listener until a client
+                 * leaves, or level-triggered poll would report it again at once. */
+                perror("accept failed");
+                fds[0].events = 0;
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                perror("accept failed");
+            }
+            return;
+        }
+        if (fd >= max_fds) {
+            fprintf(stderr, "refused a client: descriptor %d is past the table (%d)\n", fd,
+                    max_fds);
+            discard(fd);
+            continue;
+        }
+        /* wrong: the client's socket stays blocking (only the listener was made
+         * non-blocking). poll says when recv has something, so reading never waits;
+         * but a send that does not fit waits until this client reads, and while it
+         * waits, no other client is served. */
+        if (inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip)) == NULL)
+            strcpy(ip, "?");
+        printf("Connected: ('%s', %d)\n", ip, ntohs(peer.sin_port));
+        conns[fd].open = 1;
+        conns[fd].slot = nfds;
+        fds[nfds].fd = fd;
+        fds[nfds].events = POLLIN;
+        fds[nfds].revents = 0;
+        nfds++;
+    }
+}
+
+int main(void) {
+    struct sockaddr_in address;
+    struct rlimit limit;
+    int opt = 1;
+    setvbuf(stdout, NULL, _IOLBF, 0); /* kit: a pipe sees each line at once */
+    int port = getenv("KIT_PORT") ? atoi(getenv("KIT_PORT")) : PORT; /* kit */
+
+    /* One table entry per descriptor this process may open */
+    if (getrlimit(RLIMIT_NOFILE, &limit) < 0) {
+        perror("getrlimit failed");
+        exit(EXIT_FAILURE);
+    }
+    max_fds = limit.rlim_cur < MAX_FDS ? (int)limit.rlim_cur : MAX_FDS;
+    if ((conns = calloc((size_t)max_fds, sizeof(*conns))) == NULL ||
+        (fds = calloc((size_t)max_fds, sizeof(*fds))) == NULL) {
+        perror("calloc failed");
+        exit(EXIT_FAILURE);
+    }
+
+    if ((listener = socket(AF_INET, SOCK_STREAM, 0)) < 0) {
+        perror("socket failed");
+        exit(EXIT_FAILURE);
+    }
+    if (setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &opt, sizeof(opt)) < 0) {
+        perror("setsockopt failed");
+        exit(EXIT_FAILURE);
+    }
+    memset(&address, 0, sizeof(address));
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_ANY);
+    address.sin_port = htons(port);
+    if (bind(listener, (struct sockaddr *)&address, sizeof(address)) < 0) {
+        perror("bind failed");
+        exit(EXIT_FAILURE);
+    }
+    /* A backlog of SOMAXCONN, not 5: hundreds of clients may connect at once, and the
+     * loop accepts them all as soon as it wakes */
+    if (listen(listener, SOMAXCONN) < 0) {
+        perror("listen failed");
+        exit(EXIT_FAILURE);
+    }
+    /* Non-blocking too: accept until EAGAIN, never waiting in accept */
+    if (set_nonblocking(listener) < 0) {
+        perror("fcntl failed");
+        exit(EXIT_FAILURE);
+    }
+    printf("Listening on port %d\n", port);
+
+    fds[0].fd = listener;
+    fds[0].events = POLLIN;
+    nfds = 1;
+    while (1) {
+        /* Sleep until something is ready: the only place this thread waits */
+        if (poll(fds, nfds, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            perror("poll failed");
+            exit(EXIT_FAILURE);
+        }
+        /* From the end: drop() moves the last entry, one already seen, into the hole */
+        for (nfds_t i = nfds - 1; i > 0; i--) {
+            int fd = fds[i].fd;
+            short revents = fds[i].revents;
+            /* POLLERR and POLLHUP come unasked: the recv or send says what happened */
+            if (revents & (POLLIN | POLLERR | POLLHUP) && fds[i].events & POLLIN)
+                on_readable(fd);
+            if (conns[fd].open && revents & (POLLOUT | POLLERR | POLLHUP) &&
+                conns[fd].end > conns[fd].start)
+                on_writable(fd);
+        }
+        if (fds[0].revents & POLLIN)
+            accept_clients();
+    }
+}

@@ -1,0 +1,1 @@
+../../../../Sources/swift/tcp-echo/select-server.swift
