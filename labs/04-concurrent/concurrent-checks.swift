@@ -142,32 +142,26 @@ enum Concurrent {
   static let closesMidLine = Check(
     "client-closes-mid-line",
     "\(vanishing) clients send half a line and close: the server closes its side too",
-    needs: ["server"]
+    needs: ["server"], limit: .seconds(90)
   ) { solution in
-    try await withServer(solution) { server, port in
-      for number in 1...vanishing {
-        try await onThread {
-          let peer = try Peer(port: port)
-          try peer.send("half a li")
-          try peer.waitUntilServerRead("half a li")
-          // shutdown, not close: the server sees end of stream as for close, and
-          // this end can still see the server close (the answer is not graded)
-          peer.finishSending()
-          let reply = peer.receive(lines: Int.max, within: answerWithin)
-          guard reply.end == .closed || reply.end == .reset else {
-            throw CheckFailed(
-              """
-              client \(number) sent "half a li" and closed its side; your server did not close \
-              the connection within \(answerWithin): the client never sees it end.
-                got meanwhile:
-              \(shown(reply.text))
-                When recv returns 0, close the connection, also with half a line in the \
-              buffer. (A fork server: the parent must close its copy too, or the connection \
-              stays open after the child's close.)
-              """)
-          }
+    try await withServer(solution) { _, port in
+      try await vanishMidLine(port, "closed mid-line") { peer, number in
+        // shutdown, not close: the server sees end of stream as for close, and this
+        // end can still see the server close (what it sends first is not graded)
+        peer.finishSending()
+        let reply = peer.receive(lines: Int.max, within: answerWithin)
+        guard reply.end == .closed || reply.end == .reset else {
+          throw CheckFailed(
+            """
+            client \(number) sent "half a li" and closed its side; your server did not close \
+            the connection within \(answerWithin): the client never sees it end.
+              got meanwhile:
+            \(shown(reply.text))
+              When recv returns 0, close the connection, also with half a line in the \
+            buffer. (A fork server: the parent must close its copy too, or the connection \
+            stays open after the child's close.)
+            """)
         }
-        try await nextClient(server, port, after: "client \(number) closed mid-line")
       }
     }
   }
@@ -175,18 +169,12 @@ enum Concurrent {
   static let resetsMidLine = Check(
     "client-resets-mid-line",
     "\(vanishing) clients send half a line and reset: the server lives on and frees them",
-    needs: ["server"]
+    needs: ["server"], limit: .seconds(90)
   ) { solution in
     try await withServer(solution) { server, port in
       let before = try await warmedUp(server, port)
-      for number in 1...vanishing {
-        try await onThread {
-          let peer = try Peer(port: port)
-          try peer.send("half a li")
-          try peer.waitUntilServerRead("half a li")
-          peer.reset()
-        }
-        try await nextClient(server, port, after: "client \(number) reset its connection mid-line")
+      try await vanishMidLine(port, "reset its connection mid-line") { peer, _ in
+        peer.reset()
       }
       try await expectReleased(
         server, since: before,
@@ -199,7 +187,7 @@ enum Concurrent {
 
   static let noZombies = Check(
     "no-zombies", "after \(sequential) clients one after another: no child processes left",
-    needs: ["server"]
+    needs: ["server"], limit: .seconds(90)
   ) { solution in
     try await withServer(solution) { server, port in
       try await serveInTurn(port)
@@ -228,7 +216,7 @@ enum Concurrent {
 
   static let noLeaks = Check(
     "no-leaks", "after \(sequential) clients one after another: descriptors and threads back",
-    needs: ["server"]
+    needs: ["server"], limit: .seconds(90)
   ) { solution in
     try await withServer(solution) { server, port in
       let before = try await warmedUp(server, port)
@@ -281,19 +269,32 @@ extension Concurrent {
     _ = try await server.stop()
   }
 
-  /// A new client is answered: the one before it, whatever it did, hurt no one else.
-  fileprivate static func nextClient(_ server: Running, _ port: UInt16, after what: String)
-    async throws
-  {
+  /// `vanishing` times: a client sends half a line and, once the server has read it,
+  /// `vanishes` (closes or resets); then a new client must be answered, for the one
+  /// before it, whatever it did, must hurt no one else.
+  fileprivate static func vanishMidLine(
+    _ port: UInt16, _ what: String, vanishes: @escaping @Sendable (Peer, Int) throws -> Void
+  ) async throws {
     let advice = "One client's end must end only its own connection: no exit() in a thread."
-    try await onThread {
-      let peer: Peer
-      do {
-        peer = try Peer(port: port)
-      } catch {
-        throw CheckFailed("\(what); then a new client came: \(error)\n  \(advice)")
+    for number in 1...vanishing {
+      try await onThread {
+        let peer = try Peer(port: port)
+        try peer.send("half a li")
+        try peer.waitUntilServerRead("half a li")
+        try vanishes(peer, number)
       }
-      try peer.ask("next please\n", "\(what); then a new client sent a line", advice: advice)
+      try await onThread {
+        let next: Peer
+        do {
+          next = try Peer(port: port)
+        } catch {
+          throw CheckFailed(
+            "client \(number) \(what); then a new client came: \(error)\n  \(advice)")
+        }
+        try next.ask(
+          "next please\n", "client \(number) \(what); then a new client sent a line",
+          advice: advice)
+      }
     }
   }
 
