@@ -494,7 +494,8 @@ private final class Peer: @unchecked Sendable {
       switch reply.end {
       case .lines: ""
       case .closed: "\n  and then your server closed the connection."
-      case .reset: "\n  and then the connection was reset (did your server crash?)."
+      case .reset:
+        "\n  and then the connection was reset: your server ended, or closed it with bytes unread."
       case .quiet: "\n  and then nothing more for \(Concurrent.answerWithin)."
       }
     throw CheckFailed(
@@ -513,13 +514,18 @@ private final class Peer: @unchecked Sendable {
   /// many its side of the connection holds unread. So the next bytes reach a later recv.
   func waitUntilServerRead(_ what: String, within limit: Duration = .seconds(10)) throws {
     let deadline = ContinuousClock.now + limit
-    while unreadAtServer() != 0 {
+    var unread = unreadAtServer()
+    while unread != 0 {
       guard ContinuousClock.now < deadline else {
+        let state =
+          unread == nil
+          ? "its side of the connection is gone from /proc/net/tcp: did it close without reading?"
+          : "its side of the connection still holds the bytes unread: is it waiting in recv for another client?"
         throw CheckFailed(
-          "your server did not read \(what.debugDescription) within \(limit) (its side of the connection still holds it unread): is it waiting in recv for this client?"
-        )
+          "your server did not read \(what.debugDescription) within \(limit); \(state)")
       }
       usleep(5000)  // allowed: poll interval of a bounded wait on /proc
+      unread = unreadAtServer()
     }
   }
 
