@@ -1,12 +1,12 @@
-import Foundation
-import KitHarness
-import Testing
-
 // tcp-connect: a client-only example. Every flavor prints the same line and exits with
 // the same status for each outcome: connected (to a listener the test holds), refused
 // (a free port), timed out (an address in a network namespace of the test's own, whose
 // firewall drops the SYNs; root only), another failure and bad input. The swift twin
 // makes the C program's calls, as strace sees them.
+import Foundation
+import KitHarness
+import Testing
+
 #if canImport(Glibc)
   @preconcurrency import Glibc
 #endif
