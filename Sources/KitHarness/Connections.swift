@@ -7,22 +7,18 @@
 package final class SilentConnection {
   private var fd: Int32
 
-  /// Connects to 127.0.0.1:port and sends nothing until closed.
-  package init(port: UInt16) throws {
-    fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-    let connected = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-      }
-    }
-    guard fd >= 0, connected == 0 else {
-      let reason = String(cString: strerror(errno))
-      if fd >= 0 { Glibc.close(fd) }
-      throw HarnessError(description: "silent client: connect to port \(port): \(reason)")
+  /// Connects to 127.0.0.1:port and sends nothing until closed. The connect is
+  /// bounded: against a server whose backlog is full the kernel drops the SYN, and a
+  /// blocking connect would retry it for minutes.
+  package init(port: UInt16, within limit: Duration = .seconds(10)) throws {
+    fd = try EchoSocket.open(port: port, blocking: false)
+    var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+    let done = poll(&ready, 1, milliseconds(until: .now + limit)) == 1
+    let error = done ? EchoSocket.pendingError(fd) : ETIMEDOUT
+    guard error == 0 else {
+      Glibc.close(fd)
+      throw HarnessError(
+        description: "silent client: connect to port \(port): \(String(cString: strerror(error)))")
     }
   }
 
