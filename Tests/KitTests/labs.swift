@@ -122,6 +122,7 @@ struct LabTests {
   static let grader = Kit.buildFolder.appendingPathComponent("kit-grade")
 
   static func grade(lab: String, folder: URL) async throws -> (Output, [GradedCheck]) {
+    Ports.holdLecturePorts()  // for the whole run, whichever grader runs when
     let results = folder.appendingPathComponent("results.json")
     let grading = try Running(
       command: [grader.path, lab, folder.path, "--results", results.path], label: "kit-grade \(lab)"
