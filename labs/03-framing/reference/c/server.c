@@ -46,7 +46,7 @@ static int send_all(int fd, const char *buf, size_t len) {
 }
 
 /* Answer one client's messages until it closes, errs, or sends a length over the limit.
- * message holds a whole reply, its length then its payload, so that one send takes both. */
+ * message holds a whole reply, its length then its payload: one send takes both. */
 static void serve(int client_fd, char *message) {
     uint32_t length;
     int got;

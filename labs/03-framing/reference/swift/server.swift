@@ -51,7 +51,7 @@ func send_all(_ fd: Int32, _ buf: UnsafePointer<UInt8>, _ len: Int) -> Int {
 }
 
 // Answer one client's messages until it closes, errs, or sends a length over the limit.
-// message holds a whole reply, its length then its payload, so that one send takes both.
+// message holds a whole reply, its length then its payload: one send takes both.
 func serve(_ client_fd: Int32, _ message: UnsafeMutablePointer<UInt8>) {
   var got = recv_all(client_fd, message, 4)
   while got == 1 {
