@@ -303,31 +303,33 @@ enum Framing {
     needs: ["server"]
   ) { solution in
     try await serving(solution) { server, port in
-      let failed = try await onThread { () -> (Int, Result<Replies, HarnessError>)? in
+      // The first connection (or message) that goes wrong, if one does.
+      let failed = try await onThread { () -> (Int, Int, Result<Replies, HarnessError>)? in
         for index in 0..<20 {
-          let messages = (0..<index % 4).map {
-            Array("connection \(index + 1), message \($0 + 1)".utf8)
-          }
           let client: Client
           do {
             client = try Client(port: port)
           } catch let error as HarnessError {
-            return (index, .failure(error))
+            return (index, 0, .failure(error))
           }
           defer { client.close() }
-          let replies = client.exchange(messages)
-          if replies.problem != nil { return (index, .success(replies)) }
+          for number in 0..<index % 4 {
+            let replies = client.exchange([
+              Array("connection \(index + 1), message \(number + 1)".utf8)
+            ])
+            if replies.problem != nil { return (index, number, .success(replies)) }
+          }
         }
         return nil
       }
-      guard case (let index, let result)? = failed else { return }
+      guard case (let index, let number, let result)? = failed else { return }
       let sent = """
-        The grader opened 20 connections one after another, each sending 0 to 3 messages in \
-        one send, reading the replies, then closing.
+        The grader opened 20 connections one after another and sent 0 to 3 messages on \
+        each, one at a time, each once the one before was answered, then closed it.
         """
       let advice = """
-        A client that closes ends its connection only: close its socket and accept the \
-        next, whose messages are framed like the first's.
+        A client that closes ends its connection only: close its socket, then accept the \
+        next client and serve it as the first.
         """
       switch result {
       case .failure(let error):
@@ -337,9 +339,9 @@ enum Framing {
           \(advice)\(await serverNote(server, closed: true))
           """)
       case .success(let replies):
-        let count = index % 4 == 1 ? "1 message" : "\(index % 4) messages"
         try await expect(
-          replies, from: server, after: "\(sent) Connection \(index + 1) sent \(count).",
+          replies, from: server,
+          after: "\(sent) Connection \(index + 1), message \(number + 1) of \(index % 4):",
           advice: advice)
       }
     }
