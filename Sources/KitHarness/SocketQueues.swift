@@ -45,7 +45,8 @@ package enum SocketQueues {
     while true {
       // Acknowledged first, then unread: the bytes were in their queue before we looked.
       if unacknowledged(fd) == 0, let unread = unread(byPeerOf: fd) {
-        // A socket that has closed has read nothing more either: say it answered.
+        // A program that has closed its socket leaves nothing unread either, but its
+        // close makes ours readable: look before saying it read.
         if unread == 0 { return poll(&entry, 1, 0) > 0 ? .answered : .read }
         waiting = unread
       }
@@ -80,6 +81,9 @@ package enum SocketQueues {
     let diag = socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 4)
     guard diag >= 0 else { return nil }
     defer { close(diag) }
+    // The kernel answers at once; a bound all the same, as on every wait.
+    var timeout = timeval(tv_sec: 1, tv_usec: 0)
+    _ = setsockopt(diag, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var request = [UInt8](repeating: 0, count: 72)
     func put<T>(_ value: T, at offset: Int) {
       withUnsafeBytes(of: value) { request.replaceSubrange(offset..<offset + $0.count, with: $0) }
