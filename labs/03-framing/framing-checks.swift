@@ -193,15 +193,16 @@ enum Framing {
     needs: ["server"], limit: .seconds(60)
   ) { solution in
     try await serving(solution) { server, port in
-      let count = SlowPeer.messages
       let pid = server.pid
-      let outcome = try await onThread { try SlowPeer.exchange(port: port, server: pid) }
+      let (replies, unread) = try await onThread {
+        try Mebibytes.exchange(port: port, server: pid)
+      }
       let sent = """
-        The grader sent \(count) messages of exactly 1 MiB (1048576 bytes, the longest \
+        The grader sent \(Mebibytes.count) messages of exactly 1 MiB (1048576 bytes, the longest \
         allowed) back to back. It read no reply until your server had read them all or had \
         stopped reading (its socket holds a few MiB at most), then read 4 KiB at a time.
         """
-      if let unread = outcome.unreadAtFirst {
+      if let unread {
         throw CheckFailed(
           """
           The grader sent the length 00 10 00 00 (1 MiB) and the first 64 KiB of the \
@@ -209,14 +210,13 @@ enum Framing {
           stopped reading in the middle of a message.\(await serverNote(server))
           """)
       }
-      let replies = outcome.replies
       var refused = replies.got.isEmpty && replies.end != .silent
       if refused {  // by choice, unless it ended
         _ = try? await server.wait(for: "exiting", within: .seconds(1)) { $0.termination != nil }
         refused = server.output.termination == nil
       }
       try await expect(
-        outcome.replies, from: server, after: sent,
+        replies, from: server, after: sent,
         advice: refused
           ? "Exactly 1 MiB is allowed: only a length over 1048576 closes the connection."
           : """
@@ -648,12 +648,12 @@ private final class Client: Sendable {
   func close() { connection.close() }
 }
 
-/// The 1 MiB check's peer: it sends more than the server's socket can hold in replies,
-/// reads nothing until the server has stopped, then reads slowly.
-private enum SlowPeer {
-  /// Enough 1 MiB messages that their replies outgrow the most a socket may buffer
-  /// (tcp_wmem's maximum, 4 MiB by default) by two.
-  static let messages: Int = {
+/// The 1 MiB check's messages: enough that their replies outgrow what the server's
+/// socket can hold, so that its sends must wait for the grader's reads.
+private enum Mebibytes {
+  /// The most a socket may buffer (tcp_wmem's maximum, 4 MiB by default) in 1 MiB
+  /// messages, and two more.
+  static let count: Int = {
     let fd = open("/proc/sys/net/ipv4/tcp_wmem", O_RDONLY | O_CLOEXEC)
     var text = [UInt8](repeating: 0, count: 128)
     let count = fd < 0 ? 0 : read(fd, &text, text.count)
@@ -674,106 +674,28 @@ private enum SlowPeer {
     return Array(bytes[cut...] + bytes[..<cut])
   }
 
-  struct Outcome: Sendable {
-    var replies: Replies
-    /// Bytes of the first 64 KiB that the server left unread, if it did.
-    var unreadAtFirst: Int?
-  }
-
-  /// The server is process `server`: while it runs (or waits to), its silence does not
-  /// mean it has stopped reading.
-  static func exchange(port: UInt16, server: pid_t) throws -> Outcome {
-    let payloads = (0..<messages).map { turned(payload, by: $0) }
-    let expected = (0..<messages).flatMap { Framing.frame(turned(answered, by: $0)) }
-    var outcome = Outcome(replies: Replies(to: payloads, expected: expected))
-    let out = payloads.flatMap(Framing.frame)
-    let fd = try EchoSocket.open(port: port, blocking: true, receiveBuffer: 16 * 1024)
-    defer { close(fd) }
-    EchoSocket.setNonBlocking(fd)
-    var sent = 0
-    /// Sends what the socket takes now, up to `end`; false once the connection has failed.
-    func push(upTo end: Int) -> Bool {
-      while sent < end {
-        let count = out[sent..<end].withUnsafeBytes {
-          send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
-        }
-        if count < 0 { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR }
-        sent += count
-      }
-      return true
+  /// Sends them all through a SlowReader and compares the replies as they come; the
+  /// unread bytes if the server stopped reading inside the first 64 KiB.
+  static func exchange(port: UInt16, server: pid_t) throws -> (Replies, unread: Int?) {
+    let payloads = (0..<count).map { turned(payload, by: $0) }
+    let expected = (0..<count).flatMap { Framing.frame(turned(answered, by: $0)) }
+    var replies = Replies(to: payloads, expected: expected)
+    // The first length and 64 KiB alone: a server that asks one recv for the whole
+    // payload gets these 64 KiB at most.
+    let end = try SlowReader.exchange(
+      port: port, server: server, sending: payloads.flatMap(Framing.frame),
+      firstPiece: 4 + 65536, patience: Framing.patience
+    ) {
+      replies.take($0)
+      return !replies.isDone
     }
-    func wait(for events: Int32, milliseconds: Int32) -> Int16 {
-      var entry = pollfd(fd: fd, events: Int16(events), revents: 0)
-      return poll(&entry, 1, milliseconds) > 0 ? entry.revents : 0
+    switch end {
+    case .stalledAtFirst(let unread): return (replies, unread)
+    case .done: replies.end = .complete
+    case .closed: replies.end = .closed
+    case .reset: replies.end = .reset
+    case .silent: replies.end = .silent
     }
-
-    // 1. The first length and 64 KiB, read before anything else is sent: so a server that
-    //    asks one recv for the whole payload gets these 64 KiB at most.
-    let opening = ContinuousClock.now + Framing.patience
-    while push(upTo: 4 + 65536), sent < 4 + 65536, ContinuousClock.now < opening {
-      _ = wait(for: POLLOUT, milliseconds: 100)
-    }
-    if case .unread(let count) = SocketQueues.waitUntilRead(fd, within: Framing.patience) {
-      outcome.unreadAtFirst = count
-      return outcome
-    }
-    // 2. The rest, reading nothing, until the server has read every message or has
-    //    stopped reading (its sends wait for our reads): asleep, a second without change.
-    var last = (unread: -1, sent: -1, at: ContinuousClock.now)
-    let holdUntil = ContinuousClock.now + Framing.patience
-    while ContinuousClock.now < holdUntil, push(upTo: out.count) {
-      let acknowledged = sent == out.count && SocketQueues.unacknowledged(fd) == 0
-      guard let unread = SocketQueues.unread(byPeerOf: fd) else { break }  // it closed
-      if acknowledged && unread == 0 { break }
-      if unread != last.unread || sent != last.sent {
-        last = (unread, sent, .now)
-      } else if ContinuousClock.now - last.at > .seconds(1) && isAsleep(server) {
-        break
-      }
-      // allowed: the poll interval of a bounded wait (or until more can be sent)
-      _ = wait(for: sent < out.count ? POLLOUT : 0, milliseconds: 10)
-    }
-    // 3. Read 4 KiB at a time, sending the rest as the server takes it.
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    var progress = ContinuousClock.now
-    while !outcome.replies.isDone {
-      let unsent = sent < out.count ? POLLOUT : 0
-      let ready = wait(
-        for: POLLIN | unsent, milliseconds: milliseconds(until: progress + Framing.patience))
-      if ready == 0 {
-        outcome.replies.end = .silent
-        break
-      }
-      if Int32(ready) & POLLOUT != 0 {
-        let before = sent
-        _ = push(upTo: out.count)
-        if sent > before { progress = .now }
-      }
-      guard Int32(ready) & (POLLIN | POLLHUP | POLLERR) != 0 else { continue }
-      let count = recv(fd, &chunk, chunk.count, 0)
-      if count > 0 {
-        outcome.replies.take(chunk[..<count])
-        progress = .now
-      } else if count == 0 || (errno != EAGAIN && errno != EINTR) {
-        outcome.replies.end = count == 0 ? .closed : .reset
-        break
-      }
-    }
-    return outcome
-  }
-
-  /// Whether the process waits for an event ('S' in /proc/<pid>/stat), rather than for
-  /// its turn on a processor ('R') or for a disk ('D').
-  private static func isAsleep(_ pid: pid_t) -> Bool {
-    let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return true }  // gone: nothing more will come from it
-    defer { close(fd) }
-    var text = [UInt8](repeating: 0, count: 512)
-    let count = read(fd, &text, text.count)
-    // "pid (name) S ...": the state follows the last parenthesis (a name may hold one).
-    guard count > 0, let name = text[..<count].lastIndex(of: UInt8(ascii: ")")),
-      name + 2 < count
-    else { return true }
-    return text[name + 2] == UInt8(ascii: "S")
+    return (replies, nil)
   }
 }
