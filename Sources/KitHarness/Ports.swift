@@ -132,24 +132,4 @@ package enum Ports {
       }
     }
   }
-
-  /// How many bytes wait unread in the receive queue of the TCP connection from
-  /// `clientPort` to `serverPort`, on the server's side (rx_queue in /proc/net/tcp):
-  /// 0 once the server has read what was sent. nil when there is no such connection.
-  package static func unreadBytes(serverPort: UInt16, clientPort: UInt16) -> Int? {
-    let local = String(format: ":%04X", serverPort)
-    let remote = String(format: ":%04X", clientPort)
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-      // procfs files report a size of 0: read to the end, not what the size says.
-      let data = FileHandle(forReadingAtPath: table)?.readDataToEndOfFile() ?? Data()
-      for line in String(decoding: data, as: UTF8.self).split(separator: "\n").dropFirst() {
-        let fields = line.split(separator: " ")
-        guard fields.count > 4, fields[1].hasSuffix(local), fields[2].hasSuffix(remote) else {
-          continue
-        }
-        return fields[4].split(separator: ":").last.flatMap { Int($0, radix: 16) }
-      }
-    }
-    return nil
-  }
 }

@@ -352,7 +352,6 @@ private enum OneBytePerSend {
     setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     var timeout = timeval(tv_sec: 10, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    let ourPort = try localPort(fd)
 
     let pieces = allAtOnce ? [bytes] : bytes.map { [$0] }
     for (index, piece) in pieces.enumerated() {
@@ -362,7 +361,7 @@ private enum OneBytePerSend {
       // what a read-once server trips on. The rest follow at once, one send each, so a
       // busy machine cannot stretch the line past a server's deadline for it.
       if waitForEachRead && index == 0 {
-        try waitUntilRead(fd, serverPort: port, clientPort: ourPort, within: .seconds(10))
+        try waitUntilRead(fd, serverPort: port, within: .seconds(10))
       }
     }
     var reply: [UInt8] = []
@@ -380,24 +379,12 @@ private enum OneBytePerSend {
   }
 
   /// Until the server side of this connection has no unread bytes, or the server has
-  /// answered or closed (our side is readable). Right after connect the server's side
-  /// may not be listed yet: only once seen does its absence mean it is gone.
-  private static func waitUntilRead(
-    _ fd: Int32, serverPort: UInt16, clientPort: UInt16, within limit: Duration
-  ) throws {
-    let deadline = ContinuousClock.now + limit
-    var seen = false
-    while true {
-      let unread = Ports.unreadBytes(serverPort: serverPort, clientPort: clientPort)
-      if unread == 0 || (unread == nil && seen) { return }
-      seen = seen || unread != nil
-      var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-      if poll(&entry, 1, 0) > 0 { return }
-      if ContinuousClock.now > deadline {
-        throw HarnessError(
-          description: "the server on port \(serverPort) did not read within \(limit)")
-      }
-      usleep(1000)  // allowed: poll interval of a bounded check of the server's receive queue
+  /// answered or closed.
+  private static func waitUntilRead(_ fd: Int32, serverPort: UInt16, within limit: Duration) throws
+  {
+    if case .unread(let count) = SocketQueues.waitUntilRead(fd, within: limit) {
+      throw HarnessError(
+        description: "the server on port \(serverPort) left \(count) bytes unread for \(limit)")
     }
   }
 
@@ -418,16 +405,6 @@ private enum OneBytePerSend {
       throw HarnessError(description: "connect to port \(port): \(reason)")
     }
     return fd
-  }
-
-  private static func localPort(_ fd: Int32) throws -> UInt16 {
-    var address = sockaddr_in()
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let result = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    guard result == 0 else { throw HarnessError(description: "getsockname failed") }
-    return UInt16(bigEndian: address.sin_port)
   }
 }
 
