@@ -6,7 +6,7 @@
 //   Sources/<Library>/ (capitalised)     -> library <Library> (Swift, or C with include/),
 //                                           tested by Tests/<Library>Tests if present
 // `make build` copies each executable to bin/<flavor>/<example>-<role>.
-//   labs/grader/ and labs/<NN>-<lab>/checks.swift -> executable kit-grade (labs/README.md)
+//   labs/grader/ and labs/<NN>-<lab>/<lab>-checks.swift -> executable kit-grade (labs/README.md)
 import Foundation
 import PackageDescription
 
@@ -85,9 +85,12 @@ for library in libraries {
 // Only those files are its sources: the starters and solutions in labs/ are the
 // students' programs, which the grader compiles itself.
 let labs = entries("labs", directories: true).filter { $0.first?.isNumber == true }
+// Named after the lab, not all "checks.swift": swiftc refuses two files of one name in
+// a module ("filename used twice"), even in different folders.
+let labChecks = labs.map { lab in "\(lab)/\(lab.drop { $0 != "-" }.dropFirst())-checks.swift" }
 let labsOwnFiles = labs.flatMap { lab in
   (entries("labs/\(lab)", directories: true) + entries("labs/\(lab)", directories: false))
-    .filter { $0 != "checks.swift" }.map { "\(lab)/\($0)" }
+    .map { "\(lab)/\($0)" }.filter { !labChecks.contains($0) }
 }
 targets.append(
   .executableTarget(
@@ -97,7 +100,7 @@ targets.append(
     ],
     path: "labs",
     exclude: entries("labs", directories: false) + labsOwnFiles,
-    sources: ["grader"] + labs.map { "\($0)/checks.swift" }))
+    sources: ["grader"] + labChecks))
 // The cross-language tests run the programs (and the grader) as processes, so they
 // link none of them: only the harness that starts them.
 targets.append(.testTarget(name: "KitTests", dependencies: ["KitHarness"]))

@@ -143,8 +143,9 @@ struct LabTests {
     arguments: LabCase.labs)
   func complete(lab: String) {
     let base = LabCase.labsFolder.appendingPathComponent(lab)
+    let checks = "\(lab.drop { $0 != "-" }.dropFirst())-checks.swift"  // udp-retry-checks.swift
     for needed in [
-      "README.md", "checks.swift", "starter/c", "starter/swift", "reference/c", "reference/swift",
+      "README.md", checks, "starter/c", "starter/swift", "reference/c", "reference/swift",
     ] {
       #expect(
         FileManager.default.fileExists(atPath: base.appendingPathComponent(needed).path),

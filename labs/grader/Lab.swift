@@ -1,5 +1,5 @@
 // What a lab is to the grader: the programs a solution holds and the checks they must
-// pass. Each lab's checks live beside its handout, in labs/<NN>-<name>/checks.swift.
+// pass. Each lab's checks live beside its handout, in labs/<NN>-<name>/<name>-checks.swift.
 import KitHarness
 
 struct Lab: Sendable {
