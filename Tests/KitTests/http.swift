@@ -175,25 +175,9 @@ struct HttpTests {
   @Test(
     "a headless Chromium loads the page, its stylesheet, picture and script", arguments: servers)
   func chromium(server: Program) async throws {
-    let chromium = try Tools.require("chromium", package: "chromium")
-    let profile = FileManager.default.temporaryDirectory
-      .appendingPathComponent("kit-http-chromium-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: profile) }
     let port = Ports.reserve()
     try await Running.withServer(server, port: port, arguments: [Self.site.path]) { running in
-      let browser = try Running(
-        command: [
-          chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-proxy-server",
-          "--no-first-run", "--user-data-dir=\(profile.path)", "--dump-dom",
-          "http://127.0.0.1:\(port)/",
-        ], label: "chromium")
-      let page: Output
-      do {
-        page = try await browser.finish(within: .seconds(120))
-      } catch {
-        try await browser.stop()
-        throw error
-      }
+      let page = try await Browser.dumpDOM("http://127.0.0.1:\(port)/")
       #expect(page.termination == .exit(0), "\(page.stderrText.suffix(2000))")
       // app.js wrote this line after the load event, having checked that the
       // stylesheet's colour applies and that the picture has its size.
@@ -591,19 +575,4 @@ struct TempSite {
   }
 
   func remove() { try? FileManager.default.removeItem(at: folder) }
-}
-
-enum Tools {
-  /// The tool's path, or an error that says how to install it: a test that needs a
-  /// missing tool fails, it does not skip.
-  static func require(_ name: String, package: String) throws -> String {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-    for folder in path.split(separator: ":") {
-      let candidate = "\(folder)/\(name)"
-      if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    throw HarnessError(
-      description: "\(name) is not installed, and this test needs it: apt-get install -y \(package)"
-    )
-  }
 }
