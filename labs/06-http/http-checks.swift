@@ -1,0 +1,746 @@
+// Lab 06, http: the student's static HTTP/1.0 server, serving a folder the grader
+// makes for each check, asked by raw requests, curl and a headless Chromium, and
+// attacked by the hostile requests of the kit's own http tests (README.md says what
+// each check means).
+import Foundation
+import KitHarness
+
+#if canImport(Glibc)
+  import Glibc  // setsockopt, SO_LINGER
+#endif
+
+extension Lab {
+  static let http = Lab(
+    number: "06", name: "http", programs: ["server"],
+    checks: [
+      Http.portAndFolder, Http.servesFiles, Http.contentLength, Http.contentType, Http.head,
+      Http.notFound, Http.methodNotAllowed, Http.badRequest, Http.uriTooLong,
+      Http.traversalDotDot, Http.traversalEncoded, Http.traversalAbsolute, Http.traversalSymlink,
+      Http.curl, Http.chromium, Http.silentClient, Http.keepsServing,
+    ])
+}
+
+enum Http {
+  /// The page, its stylesheet, script and picture, with what each must be served as
+  /// (a type's parameters, such as "; charset=utf-8", may follow).
+  static let files: [(name: String, types: [String])] = [
+    ("index.html", ["text/html"]), ("style.css", ["text/css"]),
+    ("app.js", ["text/javascript", "application/javascript"]), ("sockets.png", ["image/png"]),
+  ]
+
+  static let portAndFolder = Check(
+    "uses-port-and-folder", "listens on KIT_PORT and serves the folder named by its argument",
+    needs: ["server"]
+  ) { solution in
+    try await serving(solution) { served in
+      let reply = try await served.get("/index.html")
+      let lecturePage = try? Data(
+        contentsOf: Kit.root.appendingPathComponent("lectures/http-site/index.html"))
+      if let body = reply.response?.body, lecturePage.map({ body == Array($0) }) == true {
+        throw CheckFailed(
+          "GET /index.html brought the kit's lectures/http-site/index.html, not the one in the folder your server was given (\(served.site.root.path)): serve the folder named by argv[1]."
+        )
+      }
+      try served.expectFile("index.html", reply)
+    }
+  }
+
+  static let servesFiles = Check(
+    "get-serves-files", "GET: 200 and the file's exact bytes (html, css, js, png, 1 MiB binary)",
+    needs: ["server"]
+  ) { solution in
+    try await serving(solution) { served in
+      for name in files.map(\.name) + ["big.data"] {
+        try served.expectFile(name, try await served.get("/\(name)"))
+      }
+    }
+  }
+
+  static let contentLength = Check(
+    "content-length", "Content-Length: the file's size in bytes", needs: ["server"]
+  ) { solution in
+    try await serving(solution) { served in
+      for name in files.map(\.name) + ["big.data"] {
+        let reply = try await served.get("/\(name)")
+        let size = served.site.bytes(name).count
+        guard let response = reply.response, response.status == 200 else {
+          throw CheckFailed("GET /\(name): expected 200, got:\n\(describe(reply))")
+        }
+        guard let length = response.header("Content-Length") else {
+          throw CheckFailed(
+            "GET /\(name): no Content-Length header. It says where the body ends: without it a client cannot tell a whole file from a connection that broke, and a HEAD answer cannot say how big the file is.\n\(describe(reply))"
+          )
+        }
+        guard Int(length) == size else {
+          throw CheckFailed(
+            "GET /\(name): Content-Length says \(length), the file has \(size) bytes (sockets.png holds zero bytes: strlen stops at the first).\n\(describe(reply))"
+          )
+        }
+      }
+    }
+  }
+
+  static let contentType = Check(
+    "content-type", "Content-Type: text/html, text/css, text/javascript, image/png",
+    needs: ["server"]
+  ) { solution in
+    try await serving(solution) { served in
+      for (name, types) in files {
+        let reply = try await served.get("/\(name)")
+        let type = reply.response?.header("Content-Type")
+        let media = type?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces)
+        guard let media, types.contains(media.lowercased()) else {
+          throw CheckFailed(
+            "GET /\(name): expected Content-Type \(types.joined(separator: " or ")), got \(type.map { "\"\($0)\"" } ?? "no Content-Type header"). A client goes by this header, not by the file's name: a browser refuses a stylesheet that comes as anything but text/css, and can only guess when there is none.\n\(describe(reply))"
+          )
+        }
+      }
+    }
+  }
+
+  static let head = Check(
+    "head", "HEAD: GET's status and headers, and no body", needs: ["server"]
+  ) { solution in
+    try await serving(solution) { served in
+      for name in files.map(\.name) {
+        let get = try await served.get("/\(name)")
+        let head = try await served.get("/\(name)", method: "HEAD")
+        guard let response = head.response, response.status == 200, response.body.isEmpty else {
+          throw CheckFailed(
+            "HEAD /\(name): expected 200 with the headers GET sends and no body (the client asked for the headers only), got:\n\(describe(head))"
+          )
+        }
+        for header in ["Content-Type", "Content-Length"] {
+          let (got, expected) = (response.header(header), get.response?.header(header))
+          guard got == expected else {
+            throw CheckFailed(
+              "HEAD /\(name): \(header) is \(got.map { "\"\($0)\"" } ?? "missing"), but GET sends \(expected.map { "\"\($0)\"" } ?? "none"): HEAD answers with exactly GET's headers.\n\(describe(head))"
+            )
+          }
+        }
+      }
+    }
+  }
+
+  static let notFound = Check(
+    "not-found-404", "a file that is not there: 404", needs: ["server"]
+  ) { solution in
+    try await serving(solution) { served in
+      for target in ["/missing.html", "/no/such/folder/style.css"] {
+        try await served.expectStatus(
+          404, "GET \(target) HTTP/1.0\r\n\r\n",
+          why: "there is no such file in the folder: 404 Not Found, never 200 with an empty body")
+      }
+    }
+  }
+
+  static let methodNotAllowed = Check(
+    "method-405", "POST, PUT, DELETE: 405 Method Not Allowed", needs: ["server"]
+  ) { solution in
+    try await serving(solution) { served in
+      let form = "name=kit"
+      for request in [
+        "POST /index.html HTTP/1.0\r\nContent-Length: \(form.utf8.count)\r\n\r\n\(form)",
+        "PUT /style.css HTTP/1.0\r\nContent-Length: \(form.utf8.count)\r\n\r\n\(form)",
+        "DELETE /index.html HTTP/1.0\r\n\r\n",
+      ] {
+        try await served.expectStatus(
+          405, request,
+          why: "this server serves files and changes none: only GET and HEAD, anything else 405")
+      }
+    }
+  }
+
+  static let badRequest = Check(
+    "bad-request-400", "request lines that are not METHOD TARGET HTTP/x.y: 400",
+    needs: ["server"]
+  ) { solution in
+    try await serving(solution) { served in
+      for line in ["hello", "GET", "GET /index.html", "GET /index.html FOO/1.0"] {
+        try await served.expectStatus(
+          400, "\(line)\r\n\r\n",
+          why:
+            "a request line is three words, METHOD TARGET HTTP/1.0 (or HTTP/1.1); anything else is 400 Bad Request"
+        )
+      }
+    }
+  }
+
+  static let uriTooLong = Check(
+    "uri-too-long-414", "a 1 MiB request line: 414, without reading it all", needs: ["server"]
+  ) { solution in
+    try await serving(solution) { served in
+      let reply = try await served.overLong()
+      guard reply.status == 414 else {
+        throw CheckFailed(
+          """
+          GET /aaa...(1 MiB of a)... HTTP/1.0: expected 414 URI Too Long, got:
+          \(describe(reply))\(served.ended())
+            A server reads at most a fixed number of bytes of a line (8 KiB is common); a
+            line that does not end by then gets 414 at once, unread, and the connection is
+            closed. Reading it all lets one client fill the server's memory; cutting it
+            short (as fgets does) serves a different name than the one asked for.
+          """)
+      }
+    }
+  }
+
+  static let traversalDotDot = Check(
+    "traversal-dotdot", "\"..\" never leads out of the folder", needs: ["server"]
+  ) { solution in
+    try await serving(solution) { served in
+      try await served.expectNoLeak(
+        [
+          "/../secret.txt", "/./../secret.txt", "/../../../../../../../../../../etc/passwd",
+          "../secret.txt", "/../site-private/key.txt",
+        ],
+        how: """
+          ".." climbs out of the folder. Resolve the path first (realpath resolves "..",
+          "." and symbolic links), then check that the result is the folder itself or
+          starts with the folder's resolved path followed by "/": without the "/", a
+          folder /srv/site would let in /srv/site-private.
+          """)
+    }
+  }
+
+  static let traversalEncoded = Check(
+    "traversal-encoded", "%2e%2e and %2f are judged as the \"..\" and \"/\" they are",
+    needs: ["server"]
+  ) { solution in
+    try await serving(solution) { served in
+      try await served.expectNoLeak(
+        [
+          "/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt", "/..%2fsecret.txt", "/.%2e/secret.txt",
+          "/" + String(repeating: "%2e%2e%2f", count: 10) + "etc%2fpasswd",
+        ],
+        how: """
+          %2e is ".", %2f is "/": decoded, these names climb out of the folder. Decode
+          the whole path first, then judge the decoded name (realpath and the folder
+          check); a check made before decoding sees no "..".
+          """)
+    }
+  }
+
+  static let traversalAbsolute = Check(
+    "traversal-absolute", "//etc/passwd and other absolute paths stay inside the folder",
+    needs: ["server"]
+  ) { solution in
+    try await serving(solution) { served in
+      let secret = served.site.folder.appendingPathComponent("secret.txt").path
+      try await served.expectNoLeak(
+        [
+          "/" + secret, "/%2f" + secret.dropFirst().replacingOccurrences(of: "/", with: "%2f"),
+          "//etc/passwd", "/%2fetc%2fpasswd", "http://127.0.0.1/../secret.txt",
+        ],
+        how: """
+          a target is a path inside the folder even when it starts with "//": a server
+          that strips the first "/" and opens the rest (after chdir, say) opens any file
+          on the machine. Join the folder and the whole target, then resolve and check.
+          """)
+    }
+  }
+
+  static let traversalSymlink = Check(
+    "traversal-symlink", "a symbolic link in the folder never leads out of it",
+    needs: ["server"]
+  ) { solution in
+    try await serving(solution) { served in
+      try await served.expectNoLeak(
+        ["/leak.txt", "/up/secret.txt", "/trap/index.html", "/trap/"],
+        how: """
+          the folder holds symbolic links that point out of it (leak.txt -> ../secret.txt,
+          up -> .., trap/index.html -> ../../secret.txt). The name asked for is clean;
+          only where the link leads is not. realpath follows the links: check its result.
+          """)
+    }
+  }
+
+  static let curl = Check(
+    "curl", "curl fetches the page and the picture: exit 0, 200, the exact bytes",
+    needs: ["server"]
+  ) { solution in
+    let curl: String
+    do {
+      curl = try Tools.require("curl", package: "curl")
+    } catch {
+      throw CheckFailed("the grader needs curl: apt-get install curl (./kit test installs it)")
+    }
+    try await serving(solution) { served in
+      for name in ["index.html", "sockets.png", "big.data"] {
+        let saved = served.site.folder.appendingPathComponent("curl-\(name)")
+        let url = "http://127.0.0.1:\(served.port)/\(name)"
+        let fetch = try Running(
+          command: [
+            curl, "-sS", "--noproxy", "*", "--max-time", "15", "-o", saved.path,
+            "-w", "%{http_code}", url,
+          ], label: "curl")
+        let ran = try await finish(
+          fetch, within: .seconds(30), hint: "curl \(url) did not end within 30 s.")
+        let got = (try? Data(contentsOf: saved)).map { Array($0) } ?? []
+        guard ran.termination == .exit(0), ran.stdoutText == "200", got == served.site.bytes(name)
+        else {
+          throw CheckFailed(
+            """
+            curl \(url): expected exit status 0, status 200 and the file's \(served.site.bytes(name).count) bytes; got \(ran.termination.map { "\($0)" } ?? "-"), status \(ran.stdoutText), \(got.count) bytes.
+              curl's stderr:
+            \(shown(ran.stderrText))
+              (curl reads exactly Content-Length bytes of body: more are dropped, fewer is an error.)
+            """)
+        }
+      }
+    }
+  }
+
+  static let chromium = Check(
+    "chromium", "a headless Chromium loads the page, its stylesheet, script and picture",
+    needs: ["server"], limit: .seconds(150)
+  ) { solution in
+    try await serving(solution) { served in
+      let page: Output
+      do {
+        page = try await Browser.dumpDOM(
+          "http://127.0.0.1:\(served.port)/index.html", within: .seconds(120))
+      } catch let error as HarnessError where error.description.contains("not installed") {
+        throw CheckFailed(
+          "the grader needs Chromium: apt-get install chromium (./kit test installs it)")
+      } catch {
+        throw CheckFailed(
+          "Chromium did not finish loading http://127.0.0.1:\(served.port)/index.html within 120 s: does your server answer every connection, and close each after its response?\n  \(error)"
+        )
+      }
+      // app.js writes this line once the page has loaded, having checked that the
+      // stylesheet applies and that the picture has its size.
+      let expected = "style.css: applied; sockets.png: 64x32; app.js: ran"
+      let report = page.stdoutText.firstRange(of: "<p id=\"check\">").map { start in
+        String(page.stdoutText[start.upperBound...].prefix { $0 != "<" })
+      }
+      guard page.termination == .exit(0), let report, report == expected else {
+        let why =
+          report == nil
+          ? "the page did not load: is /index.html served with 200 and text/html?"
+          : report!.hasPrefix("app.js has not run")
+            ? "the script did not run: is /app.js served with 200, its bytes and text/javascript?"
+            : "the line is what app.js found: a stylesheet applies only when it comes as text/css; a picture shows only with all its bytes (image/png)."
+        throw CheckFailed(
+          """
+          Chromium loaded http://127.0.0.1:\(served.port)/index.html and the page's last line says:
+          \(shown(report ?? "(no such line)"))
+            expected:
+          \(shown(expected))
+            \(why)
+            Chromium ended with \(page.termination.map { "\($0)" } ?? "-"); the end of its stderr:
+          \(shown(String(page.stderrText.suffix(600))))
+          """)
+      }
+    }
+  }
+
+  static let silentClient = Check(
+    "silent-client", "a connected client that sends nothing holds up nobody else",
+    needs: ["server"]
+  ) { solution in
+    try await serving(solution) { served in
+      let silent = try SilentConnection(port: served.port)
+      defer { silent.close() }
+      let reply: RawReply
+      do {
+        reply = try await RawHTTP.exchange(port: served.port, "GET /index.html HTTP/1.0\r\n\r\n")
+      } catch {
+        throw CheckFailed(
+          """
+          with one client connected and silent, GET /index.html from another got no answer within \(RawConnection.patience) s.\(served.ended())
+            Browsers open connections before they need them and leave them silent; a
+            server that waits on one client's recv serves nobody meanwhile. Serve each
+            connection on a thread of its own (pthread_create), and give reads a timeout
+            (SO_RCVTIMEO) so that a silent client's thread ends too.
+          """)
+      }
+      try served.expectFile("index.html", reply)
+    }
+  }
+
+  static let keepsServing = Check(
+    "keeps-serving", "after junk, hang-ups and oversized headers it still serves",
+    needs: ["server"], limit: .seconds(90)
+  ) { solution in
+    try await serving(solution) { served in
+      try served.expectFile("index.html", try await served.get("/index.html"))
+      let baseline = try ProcessStatus.openDescriptors(served.server.pid)
+      var settles = true
+      for hostile in Hostile.all {
+        do {
+          try await hostile.send(served.port)
+        } catch {
+          throw CheckFailed(
+            "\(hostile.name): \(error)\(served.ended())\n  \(hostile.why)")
+        }
+        // Wait until the server has let go of that connection (its descriptors are
+        // back to what they were), or has ended: only then is it fair to look.
+        if settles {
+          do {
+            try await ProcessStatus.wait(for: "the connection closed", within: .seconds(3)) {
+              served.server.output.termination != nil
+                || (try? ProcessStatus.openDescriptors(served.server.pid)) ?? 0 <= baseline
+            }
+          } catch {
+            settles = false  // a server that keeps descriptors: no more waiting, still fair
+          }
+        }
+        guard served.server.output.termination == nil else {
+          throw CheckFailed(
+            "your server ended after this client: \(hostile.name).\(served.ended())\n  \(hostile.why)"
+          )
+        }
+      }
+      do {
+        try served.expectFile("index.html", try await served.get("/index.html"))
+      } catch let failure as CheckFailed {
+        throw CheckFailed("after the hostile clients, \(failure)")
+      }
+    }
+  }
+}
+
+// MARK: - The grader's folder and server
+
+/// The folder served to each check: the lecture's sample site (a page with a
+/// stylesheet, a script and a picture) with this run's mark in the page, a 1 MiB
+/// binary file, and traps: a secret beside the folder, a sibling folder whose name
+/// starts with the folder's, and symbolic links that lead out.
+private struct Site: Sendable {
+  /// Holds site/ (what the server is given), secret.txt and site-private/.
+  let folder: URL
+  let root: URL
+  let secret = "kit-grade-secret-\(UUID().uuidString)"
+  private let contents: [String: [UInt8]]
+
+  init() throws {
+    let files = FileManager.default
+    folder = files.temporaryDirectory.appendingPathComponent("kit-grade-http-\(UUID().uuidString)")
+    root = folder.appendingPathComponent("site")
+    try files.createDirectory(
+      at: root.appendingPathComponent("trap"), withIntermediateDirectories: true)
+    let lecture = Kit.root.appendingPathComponent("lectures/http-site")
+    var contents: [String: [UInt8]] = [:]
+    for (name, _) in Http.files {
+      contents[name] = Array(try Data(contentsOf: lecture.appendingPathComponent(name)))
+    }
+    // A mark of this run, so that a server serving some other folder is found out
+    contents["index.html"]! += Array("<!-- served from \(root.path) -->\n".utf8)
+    // Larger than any buffer, with zero bytes, of a type the lab names no type for
+    contents["big.data"] = (0..<(1 << 20) + 123).map {
+      UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13)
+    }
+    for (name, bytes) in contents {
+      try Data(bytes).write(to: root.appendingPathComponent(name))
+    }
+    self.contents = contents
+    try files.createDirectory(
+      at: folder.appendingPathComponent("site-private"), withIntermediateDirectories: true)
+    for name in ["secret.txt", "site-private/key.txt"] {  // each says where it is
+      let file = folder.appendingPathComponent(name)
+      try Data("\(secret): \(file.path), outside the folder served\n".utf8).write(to: file)
+    }
+    for (link, target) in [
+      ("leak.txt", "../secret.txt"), ("up", ".."), ("trap/index.html", "../../secret.txt"),
+    ] {
+      try files.createSymbolicLink(
+        atPath: root.appendingPathComponent(link).path, withDestinationPath: target)
+    }
+  }
+
+  func bytes(_ name: String) -> [UInt8] { contents[name] ?? [] }
+  func remove() { try? FileManager.default.removeItem(at: folder) }
+}
+
+/// Starts the student's server on a port of its own, serving a fresh Site; stops it
+/// and removes the folder however `body` ends.
+private func serving(_ solution: Solution, _ body: (Served) async throws -> Void) async throws {
+  let site = try Site()
+  defer { site.remove() }
+  for _ in 1...3 {
+    let port = Ports.reserve()
+    let server = try await startServer(
+      solution.program("server"), port: port, arguments: [site.root.path])
+    guard try await listens(server, on: port) else {
+      _ = try? await server.stop()
+      continue  // a stranger's server on the port: try another
+    }
+    try await stopping(server) { try await body(Served(site: site, port: port, server: server)) }
+    try await server.stop()
+    return
+  }
+  throw CheckFailed(
+    "three times, the port reserved for your server was taken by another program first; run the grader again."
+  )
+}
+
+/// Whether `server` itself holds the socket listening on `port`. The port was free
+/// when reserved, but another grading run (or test) may bind it before the student's
+/// server does: then the port looks open while the student's server fails with
+/// "Address already in use", and every request would reach a stranger. Waits until
+/// the socket is the server's, or the server has ended (bounded).
+private func listens(_ server: Running, on port: UInt16) async throws -> Bool {
+  let deadline = ContinuousClock.now + .seconds(5)
+  while server.output.termination == nil && ContinuousClock.now < deadline {
+    if holdsListener(server.pid, port: port) { return true }
+    try await Task.sleep(for: .milliseconds(10))  // allowed: poll of a bounded wait
+  }
+  return false
+}
+
+/// /proc/net/tcp{,6} name each listening socket's port and inode; /proc/<pid>/fd
+/// links to "socket:[inode]" for each socket the process holds.
+private func holdsListener(_ pid: pid_t, port: UInt16) -> Bool {
+  let suffix = String(format: ":%04X", port)
+  var sockets: Set<String> = []
+  for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+    let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
+    for line in text.split(separator: "\n").dropFirst() {
+      // "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode"
+      let fields = line.split(separator: " ")
+      if fields.count > 9 && fields[3] == "0A" && fields[1].hasSuffix(suffix) {
+        sockets.insert("socket:[\(fields[9])]")
+      }
+    }
+  }
+  let files = FileManager.default
+  let held = (try? files.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+  return held.contains { fd in
+    sockets.contains((try? files.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")) ?? "")
+  }
+}
+
+private struct Served: Sendable {
+  let site: Site
+  let port: UInt16
+  let server: Running
+
+  /// Sends `request` on a connection of its own and reads until the server closes.
+  func ask(_ request: String) async throws -> RawReply {
+    do {
+      return try await RawHTTP.exchange(port: port, request)
+    } catch {
+      throw CheckFailed(
+        "\(firstLine(request)): \(error)\(ended())\n  (HTTP/1.0 ends each response by closing the connection.)"
+      )
+    }
+  }
+
+  func get(_ target: String, method: String = "GET") async throws -> RawReply {
+    try await ask("\(method) \(target) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n")
+  }
+
+  /// How the server ended, if it has: a crash shows here.
+  func ended() -> String {
+    guard let termination = server.output.termination else { return "" }
+    let name =
+      switch termination {
+      case .signal(SIGSEGV): " (SIGSEGV: a bad pointer, or a write past the end of a buffer)"
+      case .signal(SIGABRT): " (SIGABRT: abort(), e.g. the stack protector found an overrun)"
+      case .signal(SIGPIPE): " (SIGPIPE: it wrote to a client that had gone)"
+      default: ""
+      }
+    return
+      "\n  your server has ended: \(termination)\(name).\n  its stderr:\n\(shown(server.output.stderrText))"
+  }
+
+  /// Fails unless `reply` is 200 with exactly the bytes of the site's file `name`.
+  func expectFile(_ name: String, _ reply: RawReply) throws {
+    let expected = site.bytes(name)
+    guard let response = reply.response, response.status == 200 else {
+      throw CheckFailed(
+        "GET /\(name): expected 200 and the file's \(expected.count) bytes, got:\n\(describe(reply))"
+      )
+    }
+    guard response.body != expected else { return }
+    let same = zip(response.body, expected).prefix { $0 == $1 }.count
+    throw CheckFailed(
+      """
+      GET /\(name): 200, but the body is not the file: \(response.body.count) bytes where the file has \(expected.count), the first \(same) the same.
+      \(describe(reply))
+        Send the file's bytes as they are, all of them, and nothing after them (a file may
+        hold zero bytes, and may be larger than one buffer or one write).
+      """)
+  }
+
+  /// Fails unless `request` gets `status`.
+  func expectStatus(_ status: Int, _ request: String, why: String) async throws {
+    let reply = try await ask(request)
+    guard reply.status != status else { return }
+    throw CheckFailed(
+      "\(firstLine(request)): expected \(status), got:\n\(describe(reply))\(ended())\n  (\(why).)")
+  }
+
+  /// Each target, as GET, must not bring back the secret beside the folder (nor
+  /// /etc/passwd); `how` says how such a name leads out. First, the page must be
+  /// served: a server that answers nothing leaks nothing, and passes nothing either.
+  func expectNoLeak(_ targets: [String], how: String) async throws {
+    let page = try await get("/index.html")
+    do {
+      try expectFile("index.html", page)
+    } catch let failure as CheckFailed {
+      throw CheckFailed("first the page must be served, and it is not: \(failure)")
+    }
+    for target in targets {
+      let reply = try await get(target)
+      let leaked =
+        reply.bytes.firstRange(of: Array(site.secret.utf8)) != nil
+        || reply.bytes.firstRange(of: Array("root:x:0:0".utf8)) != nil
+      guard !leaked else {
+        let body = reply.response?.body ?? reply.bytes
+        throw CheckFailed(
+          """
+          GET \(target) HTTP/1.0 brought back a file from outside the folder \(site.root.path):
+          \(describe(reply))
+            whose body is:
+          \(shown(String(decoding: body.prefix(300), as: UTF8.self)))
+          \(indented(how))
+          """)
+      }
+    }
+  }
+
+  /// A request line of 1 MiB, sent a piece at a time for as long as the server reads
+  /// it: a server that answers (or closes) early is not made to read the rest.
+  func overLong() async throws -> RawReply {
+    let port = self.port
+    do {
+      return try await onThread {
+        let connection = try RawConnection(port: port)
+        defer { connection.close() }
+        let piece = [UInt8](repeating: UInt8(ascii: "a"), count: 64 * 1024)
+        var going = try connection.send(Array("GET /".utf8))
+        for _ in 0..<16 where going && !connection.readable(within: 0) {
+          going = try connection.send(piece)
+        }
+        if going && !connection.readable(within: 0) {
+          _ = try connection.send(Array(" HTTP/1.0\r\n\r\n".utf8))
+        }
+        return try connection.receiveAll()
+      }
+    } catch {
+      throw CheckFailed(
+        "GET /aaa...(1 MiB of a)... HTTP/1.0: \(error)\(ended())\n  (a line longer than the server's limit gets 414 at once: the server stops reading it.)"
+      )
+    }
+  }
+}
+
+/// A reply as a hint shows it: status line and headers, then the size of the body.
+private func describe(_ reply: RawReply) -> String {
+  guard let response = reply.response else {
+    if reply.bytes.isEmpty {
+      return
+        "    (the server closed the connection without a response\(reply.reset ? ": reset" : ""))"
+    }
+    return """
+      \(shown(String(decoding: reply.bytes.prefix(300), as: UTF8.self)))
+          That is no HTTP response: one starts "HTTP/1.0 200 OK\\r\\n", then header lines
+          ("Name: value\\r\\n"), then an empty line "\\r\\n", then the body.
+      """
+  }
+  let head = ([response.statusLine] + response.headers.map { "\($0.name): \($0.value)" })
+  return shown(head.joined(separator: "\n") + "\n")
+    + "\n    then \(response.body.count) bytes of body"
+}
+
+private func firstLine(_ request: String) -> String {
+  String(request.prefix { !$0.isNewline }.prefix(100))  // "\r\n" is one Character
+}
+
+/// Text to put under a hint's first line: every line indented by two spaces.
+private func indented(_ text: String) -> String {
+  text.split(separator: "\n", omittingEmptySubsequences: false).map { "  \($0)" }
+    .joined(separator: "\n")
+}
+
+// MARK: - Hostile clients
+
+/// One client the server must outlive: what it sends, what it does then, and why a
+/// server might not survive it.
+private struct Hostile: Sendable {
+  let name: String
+  let bytes: [UInt8]
+  let after: After
+  let why: String
+
+  enum After: Sendable { case wait, finishSending, hangUp, resetMidAnswer }
+
+  init(_ name: String, _ bytes: [UInt8], then after: After, why: String) {
+    (self.name, self.bytes, self.after, self.why) = (name, bytes, after, why)
+  }
+  init(_ name: String, _ text: String, then after: After, why: String) {
+    self.init(name, Array(text.utf8), then: after, why: why)
+  }
+
+  func send(_ port: UInt16) async throws {
+    switch after {
+    case .wait: _ = try await RawHTTP.exchange(port: port, bytes, then: .wait)
+    case .finishSending: _ = try await RawHTTP.exchange(port: port, bytes, then: .finishSending)
+    case .hangUp: _ = try await RawHTTP.exchange(port: port, bytes, then: .hangUp)
+    case .resetMidAnswer:
+      try await onThread { [bytes] in
+        let connection = try RawConnection(port: port)
+        _ = try connection.send(bytes)
+        _ = try connection.receiveOnce(upTo: 100)  // the answer has begun
+        // SO_LINGER 0: close() sends RST, and the server's next write fails
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(
+          connection.fd, SOL_SOCKET, SO_LINGER, &linger,
+          socklen_t(MemoryLayout<Glibc.linger>.size))
+        connection.close()
+      }
+    }
+  }
+
+  /// The same junk every run: zero bytes, high bytes, control characters, newlines.
+  static let junk = (0..<4096).map { UInt8(truncatingIfNeeded: ($0 &* 2_246_822_519) >> 11) }
+
+  static let all: [Hostile] = [
+    Hostile(
+      "a client that asks for /big.data and hangs up at once", "GET /big.data HTTP/1.0\r\n\r\n",
+      then: .hangUp,
+      why:
+        "writing to a connection the client has closed raises SIGPIPE, which ends the whole process unless ignored: signal(SIGPIPE, SIG_IGN), then write fails with EPIPE."
+    ),
+    Hostile(
+      "a client that resets the connection mid-answer", "GET /big.data HTTP/1.0\r\n\r\n",
+      then: .resetMidAnswer,
+      why: "a failed write ends that connection, never the server: no exit() in a thread."),
+    Hostile(
+      "a client that connects and closes without a word", "", then: .hangUp,
+      why: "recv returns 0 at once: there is no request to parse, and nobody to answer."),
+    Hostile(
+      "4 KiB of random bytes (zero bytes, control characters, newlines)",
+      junk + Array("\r\n\r\n".utf8), then: .wait,
+      why: "every byte a client sends is checked before it is trusted: answer 400 and close."),
+    Hostile(
+      "random bytes, then the end of the stream", junk, then: .finishSending,
+      why: "every byte a client sends is checked before it is trusted: answer 400 and close."),
+    Hostile(
+      "the end of the stream in the middle of the request line", "GET /index.html HT",
+      then: .finishSending,
+      why: "a line without its end: recv returns 0 before the \\n comes."),
+    Hostile(
+      "the end of the stream in the middle of the headers", "GET / HTTP/1.0\r\nHost: x\r\n",
+      then: .finishSending,
+      why: "the empty line that ends the headers never comes: recv returns 0 first."),
+    Hostile(
+      "a hang-up in the middle of the headers", "GET /index.html HTTP/1.0\r\nHo", then: .hangUp,
+      why: "the client is gone before its request is complete: nobody to answer."),
+    Hostile(
+      "escape codes in the target", "GET /\u{1b}[2J\u{1b}[31mred HTTP/1.0\r\n\r\n", then: .wait,
+      why: "the target is no file name: 404 (or 400)."),
+    Hostile(
+      "a 9000-byte header line",
+      "GET /index.html HTTP/1.0\r\nX-Long: \(String(repeating: "b", count: 9000))\r\n\r\n",
+      then: .wait,
+      why: "a header line longer than the buffer: refuse it (400), never write past the buffer."),
+    Hostile(
+      "300 header lines",
+      "GET /index.html HTTP/1.0\r\n" + String(repeating: "X-Many: y\r\n", count: 300) + "\r\n",
+      then: .wait,
+      why: "more headers than fit a buffer: read them a line at a time, or refuse (400)."),
+  ]
+}
