@@ -87,6 +87,9 @@ enum Http {
     try await serving(solution) { served in
       for (name, types) in files {
         let reply = try await served.get("/\(name)")
+        guard reply.response?.status == 200 else {
+          throw CheckFailed("GET /\(name): expected 200, got:\n\(describe(reply))")
+        }
         let type = reply.response?.header("Content-Type")
         let media = type?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces)
         guard let media, types.contains(media.lowercased()) else {
@@ -316,21 +319,27 @@ enum Http {
       }
       guard page.termination == .exit(0), let report, report == expected else {
         let why =
-          report == nil
-          ? "the page did not load: is /index.html served with 200 and text/html?"
-          : report!.hasPrefix("app.js has not run")
-            ? "the script did not run: is /app.js served with 200, its bytes and text/javascript?"
-            : "the line is what app.js found: a stylesheet applies only when it comes as text/css; a picture shows only with all its bytes (image/png)."
+          switch report {
+          case nil: "the page did not load: is /index.html served with 200 and text/html?"
+          case let line? where line.hasPrefix("app.js has not run"):
+            "the script did not run: is /app.js served with 200, all its bytes, text/javascript?"
+          default:
+            "that is what app.js found: a stylesheet applies only when it comes as text/css, and a picture shows only with all its bytes."
+          }
+        // Chromium's stderr is mostly about its own sandbox and D-Bus; its net:: lines
+        // say what failed on the network.
+        let said = page.stderrText.split(separator: "\n").filter { $0.contains("net::") }.map {
+          $0.split(separator: "] ", maxSplits: 1).last ?? $0  // without the pid and clock
+        }
         throw CheckFailed(
           """
-          Chromium loaded http://127.0.0.1:\(served.port)/index.html and the page's last line says:
-          \(shown(report ?? "(no such line)"))
-            expected:
-          \(shown(expected))
+          Chromium loaded http://127.0.0.1:\(served.port)/index.html (it ended with \(page.termination.map { "\($0)" } ?? "-")).
+            The line app.js writes at the end of the page says \(report.map { "\"\($0)\"" } ?? "nothing: there is no such line"),
+            expected "\(expected)":
             \(why)
-            Chromium ended with \(page.termination.map { "\($0)" } ?? "-"); the end of its stderr:
-          \(shown(String(page.stderrText.suffix(600))))
-          """)
+          """
+            + (said.isEmpty
+              ? "" : "\n  Chromium said:\n" + shown(said.suffix(3).joined(separator: "\n") + "\n")))
       }
     }
   }
@@ -342,10 +351,11 @@ enum Http {
     try await serving(solution) { served in
       let silent = try SilentConnection(port: served.port)
       defer { silent.close() }
-      let reply: RawReply
+      let reply: Reply
       do {
-        reply = try await RawHTTP.exchange(port: served.port, "GET /index.html HTTP/1.0\r\n\r\n")
-      } catch {
+        reply = try await Wire.exchange(
+          port: served.port, Array("GET /index.html HTTP/1.0\r\n\r\n".utf8))
+      } catch let error as Unfinished where !error.whole {
         throw CheckFailed(
           """
           with one client connected and silent, GET /index.html from another got no answer within \(RawConnection.patience) s.\(served.ended())
@@ -354,6 +364,8 @@ enum Http {
             connection on a thread of its own (pthread_create), and give reads a timeout
             (SO_RCVTIMEO) so that a silent client's thread ends too.
           """)
+      } catch {
+        throw CheckFailed("\"GET /index.html HTTP/1.0\": \(error)\(served.ended())")
       }
       try served.expectFile("index.html", reply)
     }
@@ -463,8 +475,14 @@ private func serving(_ solution: Solution, _ body: (Served) async throws -> Void
     let server = try await startServer(
       solution.program("server"), port: port, arguments: [site.root.path])
     guard try await listens(server, on: port) else {
-      _ = try? await server.stop()
-      continue  // a stranger's server on the port: try another
+      let seen = try await server.stop()
+      guard seen.termination == .signal(SIGKILL) || seen.stderrText.contains("already in use")
+      else {
+        throw CheckFailed(
+          "your server ended (\(seen.termination!)) just after it began to listen.\n  its stderr:\n\(shown(seen.stderrText))"
+        )
+      }
+      continue  // a stranger took the port first, and ours could not bind it: another
     }
     try await stopping(server) { try await body(Served(site: site, port: port, server: server)) }
     try await server.stop()
@@ -517,17 +535,16 @@ private struct Served: Sendable {
   let server: Running
 
   /// Sends `request` on a connection of its own and reads until the server closes.
-  func ask(_ request: String) async throws -> RawReply {
+  func ask(_ request: String) async throws -> Reply {
     do {
-      return try await RawHTTP.exchange(port: port, request)
+      return try await Wire.exchange(
+        port: port, Array(request.utf8), head: request.hasPrefix("HEAD "))
     } catch {
-      throw CheckFailed(
-        "\(firstLine(request)): \(error)\(ended())\n  (HTTP/1.0 ends each response by closing the connection.)"
-      )
+      throw CheckFailed("\"\(firstLine(request))\": \(error)\(ended())")
     }
   }
 
-  func get(_ target: String, method: String = "GET") async throws -> RawReply {
+  func get(_ target: String, method: String = "GET") async throws -> Reply {
     try await ask("\(method) \(target) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n")
   }
 
@@ -546,7 +563,7 @@ private struct Served: Sendable {
   }
 
   /// Fails unless `reply` is 200 with exactly the bytes of the site's file `name`.
-  func expectFile(_ name: String, _ reply: RawReply) throws {
+  func expectFile(_ name: String, _ reply: Reply) throws {
     let expected = site.bytes(name)
     guard let response = reply.response, response.status == 200 else {
       throw CheckFailed(
@@ -569,7 +586,8 @@ private struct Served: Sendable {
     let reply = try await ask(request)
     guard reply.status != status else { return }
     throw CheckFailed(
-      "\(firstLine(request)): expected \(status), got:\n\(describe(reply))\(ended())\n  (\(why).)")
+      "\"\(firstLine(request))\": expected \(status), got:\n\(describe(reply))\(ended())\n  (\(why).)"
+    )
   }
 
   /// Each target, as GET, must not bring back the secret beside the folder (nor
@@ -603,7 +621,7 @@ private struct Served: Sendable {
 
   /// A request line of 1 MiB, sent a piece at a time for as long as the server reads
   /// it: a server that answers (or closes) early is not made to read the rest.
-  func overLong() async throws -> RawReply {
+  func overLong() async throws -> Reply {
     let port = self.port
     do {
       return try await onThread {
@@ -617,7 +635,7 @@ private struct Served: Sendable {
         if going && !connection.readable(within: 0) {
           _ = try connection.send(Array(" HTTP/1.0\r\n\r\n".utf8))
         }
-        return try connection.receiveAll()
+        return try Wire.read(connection, head: false)
       }
     } catch {
       throw CheckFailed(
@@ -628,17 +646,18 @@ private struct Served: Sendable {
 }
 
 /// A reply as a hint shows it: status line and headers, then the size of the body.
-private func describe(_ reply: RawReply) -> String {
+private func describe(_ reply: Reply) -> String {
   guard let response = reply.response else {
     if reply.bytes.isEmpty {
       return
         "    (the server closed the connection without a response\(reply.reset ? ": reset" : ""))"
     }
-    return """
-      \(shown(String(decoding: reply.bytes.prefix(300), as: UTF8.self)))
-          That is no HTTP response: one starts "HTTP/1.0 200 OK\\r\\n", then header lines
-          ("Name: value\\r\\n"), then an empty line "\\r\\n", then the body.
-      """
+    let text = String(decoding: reply.bytes.prefix(300), as: UTF8.self)
+    let why =
+      text.hasPrefix("HTTP/") && !text.contains("\r\n")
+      ? "Its lines end with \"\\n\" alone: HTTP ends every line of the status and headers with \"\\r\\n\", and the headers with an empty line."
+      : "That is no HTTP response: one starts \"HTTP/1.0 200 OK\\r\\n\", then header lines (\"Name: value\\r\\n\"), then an empty line \"\\r\\n\", then the body."
+    return shown(text) + "\n    " + why
   }
   let head = ([response.statusLine] + response.headers.map { "\($0.name): \($0.value)" })
   return shown(head.joined(separator: "\n") + "\n")
@@ -653,6 +672,89 @@ private func firstLine(_ request: String) -> String {
 private func indented(_ text: String) -> String {
   text.split(separator: "\n", omittingEmptySubsequences: false).map { "  \($0)" }
     .joined(separator: "\n")
+}
+
+// MARK: - One request on the wire
+
+/// What came back on one connection, up to the server's close.
+private struct Reply: Sendable {
+  var bytes: [UInt8] = []
+  /// The connection ended in a reset rather than a close.
+  var reset = false
+
+  var response: HTTPResponse? { HTTPResponse(bytes) }
+  /// The response's status, 0 when the server closed without one.
+  var status: Int { response?.status ?? 0 }
+}
+
+/// A response that never ended: HTTP/1.0 ends each one by closing the connection.
+private struct Unfinished: Error, CustomStringConvertible {
+  let reply: Reply
+  /// Headers and all Content-Length bytes had come: only the close was missing.
+  let whole: Bool
+
+  var description: String {
+    whole
+      ? "your server sent its whole response but did not close the connection within \(Wire.grace): in HTTP/1.0 the close ends a response, and a client reading to the end waits for it.\n\(describe(reply))"
+      : "no answer and no close within \(RawConnection.patience) s; what came:\n\(describe(reply))"
+  }
+}
+
+private enum Wire {
+  enum After: Sendable { case wait, finishSending, hangUp }
+
+  /// How long a server that has sent a whole response may take to close.
+  static let grace = Duration.seconds(3)
+
+  /// Connects to 127.0.0.1:port, sends `bytes`, then (`after`) waits for the answer,
+  /// or first tells the server it has sent all (end of stream mid-request), or hangs
+  /// up without reading. Bounded as RawConnection is: 15 s of silence at most.
+  static func exchange(
+    port: UInt16, _ bytes: [UInt8], then after: After = .wait, head: Bool = false
+  ) async throws -> Reply {
+    try await onThread {
+      let connection = try RawConnection(port: port)
+      defer { connection.close() }
+      var reply = Reply()
+      guard try connection.send(bytes) else {  // the server closed or reset meanwhile
+        reply = try read(connection, head: head)
+        reply.reset = true
+        return reply
+      }
+      switch after {
+      case .wait: break
+      case .finishSending: connection.finishSending()
+      case .hangUp: return reply
+      }
+      return try read(connection, head: head)
+    }
+  }
+
+  /// Reads until the server closes. Once the headers and Content-Length bytes of body
+  /// (none for HEAD) are in, the close must follow within `grace`: a server that keeps
+  /// the connection open fails in seconds, not after the full 15.
+  static func read(_ connection: RawConnection, head: Bool) throws -> Reply {
+    var reply = Reply()
+    var deadline = ContinuousClock.now + .seconds(RawConnection.patience)
+    var whole = false
+    while true {
+      guard connection.readable(within: milliseconds(until: deadline)) else {
+        throw Unfinished(reply: reply, whole: whole)
+      }
+      guard let chunk = try? connection.receiveOnce(upTo: 65536) else {
+        reply.reset = true
+        return reply
+      }
+      if chunk.isEmpty { return reply }
+      reply.bytes += chunk
+      if !whole, let response = reply.response,
+        head || Int(response.header("Content-Length") ?? "") == response.body.count
+      {
+        whole = true
+        deadline = ContinuousClock.now + grace
+      }
+    }
+  }
 }
 
 // MARK: - Hostile clients
@@ -676,9 +778,9 @@ private struct Hostile: Sendable {
 
   func send(_ port: UInt16) async throws {
     switch after {
-    case .wait: _ = try await RawHTTP.exchange(port: port, bytes, then: .wait)
-    case .finishSending: _ = try await RawHTTP.exchange(port: port, bytes, then: .finishSending)
-    case .hangUp: _ = try await RawHTTP.exchange(port: port, bytes, then: .hangUp)
+    case .wait: _ = try await Wire.exchange(port: port, bytes, then: .wait)
+    case .finishSending: _ = try await Wire.exchange(port: port, bytes, then: .finishSending)
+    case .hangUp: _ = try await Wire.exchange(port: port, bytes, then: .hangUp)
     case .resetMidAnswer:
       try await onThread { [bytes] in
         let connection = try RawConnection(port: port)
