@@ -377,25 +377,26 @@ enum Http {
   ) { solution in
     try await serving(solution) { served in
       try served.expectFile("index.html", try await served.get("/index.html"))
-      let baseline = try ProcessStatus.openDescriptors(served.server.pid)
+      let idle = try ProcessStatus.openDescriptors(served.server.pid)
       var settles = true
       for hostile in Hostile.all {
+        let client: UInt16
         do {
-          try await hostile.send(served.port)
+          client = try await hostile.send(served.port)
         } catch {
           throw CheckFailed(
             "\(hostile.name): \(error)\(served.ended())\n  \(hostile.why)")
         }
-        // Wait until the server has let go of that connection (its descriptors are
-        // back to what they were), or has ended: only then is it fair to look.
+        // Only once the server is done with that client (or has ended) is it fair to
+        // look: a write that kills it may come well after the client has gone.
         if settles {
           do {
-            try await ProcessStatus.wait(for: "the connection closed", within: .seconds(3)) {
+            try await ProcessStatus.wait(for: "the client's end", within: .seconds(5)) {
               served.server.output.termination != nil
-                || (try? ProcessStatus.openDescriptors(served.server.pid)) ?? 0 <= baseline
+                || (!served.busy(with: client, idle: idle) && isAlive(served.server.pid))
             }
           } catch {
-            settles = false  // a server that keeps descriptors: no more waiting, still fair
+            settles = false  // it keeps connections or descriptors: look without waiting
           }
         }
         guard served.server.output.termination == nil else {
@@ -510,23 +511,48 @@ private func listens(_ server: Running, on port: UInt16) async throws -> Bool {
 /// /proc/net/tcp{,6} name each listening socket's port and inode; /proc/<pid>/fd
 /// links to "socket:[inode]" for each socket the process holds.
 private func holdsListener(_ pid: pid_t, port: UInt16) -> Bool {
-  let suffix = String(format: ":%04X", port)
-  var sockets: Set<String> = []
-  for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-    let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
-    for line in text.split(separator: "\n").dropFirst() {
-      // "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode"
-      let fields = line.split(separator: " ")
-      if fields.count > 9 && fields[3] == "0A" && fields[1].hasSuffix(suffix) {
-        sockets.insert("socket:[\(fields[9])]")
-      }
-    }
-  }
+  let sockets = Set(
+    tcpSockets().filter { $0.state == "0A" && $0.local.hasSuffix(hex(port)) }.map {
+      "socket:[\($0.inode)]"
+    })
   let files = FileManager.default
   let held = (try? files.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
   return held.contains { fd in
     sockets.contains((try? files.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")) ?? "")
   }
+}
+
+/// The TCP sockets of this machine as the kernel lists them: addresses as "hex:PORT",
+/// state as a hex code ("0A" listening, "01" established, "08" close-wait).
+private func tcpSockets() -> [(
+  local: Substring, remote: Substring, state: Substring, inode: Substring
+)] {
+  ["/proc/net/tcp", "/proc/net/tcp6"].flatMap { table in
+    let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
+    // "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode"
+    return text.split(separator: "\n").dropFirst().map { $0.split(separator: " ") }
+      .filter { $0.count > 9 }.map { (local: $0[1], remote: $0[2], state: $0[3], inode: $0[9]) }
+  }
+}
+
+private func hex(_ port: UInt16) -> String { String(format: ":%04X", port) }
+
+/// Alive, not a zombie waiting to be reaped (field 3 of /proc/<pid>/stat).
+private func isAlive(_ pid: pid_t) -> Bool {
+  guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+    let close = stat.lastIndex(of: ")")
+  else { return false }
+  return !["Z", "X"].contains(stat[stat.index(after: close)...].dropFirst().prefix(1))
+}
+
+/// The local port of a connected socket.
+private func localPort(_ fd: Int32) -> UInt16 {
+  var address = sockaddr_in()
+  var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+  _ = withUnsafeMutablePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) }
+  }
+  return UInt16(bigEndian: address.sin_port)
 }
 
 private struct Served: Sendable {
@@ -546,6 +572,18 @@ private struct Served: Sendable {
 
   func get(_ target: String, method: String = "GET") async throws -> Reply {
     try await ask("\(method) \(target) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n")
+  }
+
+  /// Whether the server is not done with the connection from local port `client`:
+  /// its end is still open (established or close-wait, accepted or still queued), or
+  /// it holds more descriptors than when idle (a reset connection leaves the table at
+  /// once, while the server may still be writing to it).
+  func busy(with client: UInt16, idle: Int) -> Bool {
+    let open = tcpSockets().contains {
+      $0.local.hasSuffix(hex(port)) && $0.remote.hasSuffix(hex(client))
+        && ($0.state == "01" || $0.state == "08")
+    }
+    return open || (try? ProcessStatus.openDescriptors(server.pid)) ?? 0 > idle
   }
 
   /// How the server ended, if it has: a crash shows here.
@@ -678,6 +716,8 @@ private func indented(_ text: String) -> String {
 
 /// What came back on one connection, up to the server's close.
 private struct Reply: Sendable {
+  /// Our end's port: the server's socket for this connection is 127.0.0.1:clientPort.
+  var clientPort: UInt16 = 0
   var bytes: [UInt8] = []
   /// The connection ended in a reset rather than a close.
   var reset = false
@@ -715,16 +755,15 @@ private enum Wire {
     try await onThread {
       let connection = try RawConnection(port: port)
       defer { connection.close() }
-      var reply = Reply()
       guard try connection.send(bytes) else {  // the server closed or reset meanwhile
-        reply = try read(connection, head: head)
+        var reply = try read(connection, head: head)
         reply.reset = true
         return reply
       }
       switch after {
       case .wait: break
       case .finishSending: connection.finishSending()
-      case .hangUp: return reply
+      case .hangUp: return Reply(clientPort: localPort(connection.fd))
       }
       return try read(connection, head: head)
     }
@@ -734,7 +773,7 @@ private enum Wire {
   /// (none for HEAD) are in, the close must follow within `grace`: a server that keeps
   /// the connection open fails in seconds, not after the full 15.
   static func read(_ connection: RawConnection, head: Bool) throws -> Reply {
-    var reply = Reply()
+    var reply = Reply(clientPort: localPort(connection.fd))
     var deadline = ContinuousClock.now + .seconds(RawConnection.patience)
     var whole = false
     while true {
@@ -776,14 +815,16 @@ private struct Hostile: Sendable {
     self.init(name, Array(text.utf8), then: after, why: why)
   }
 
-  func send(_ port: UInt16) async throws {
+  /// Plays this client to the server on `port`; returns the client's own port.
+  func send(_ port: UInt16) async throws -> UInt16 {
     switch after {
-    case .wait: _ = try await Wire.exchange(port: port, bytes, then: .wait)
-    case .finishSending: _ = try await Wire.exchange(port: port, bytes, then: .finishSending)
-    case .hangUp: _ = try await Wire.exchange(port: port, bytes, then: .hangUp)
+    case .wait: try await Wire.exchange(port: port, bytes, then: .wait).clientPort
+    case .finishSending: try await Wire.exchange(port: port, bytes, then: .finishSending).clientPort
+    case .hangUp: try await Wire.exchange(port: port, bytes, then: .hangUp).clientPort
     case .resetMidAnswer:
       try await onThread { [bytes] in
         let connection = try RawConnection(port: port)
+        let client = localPort(connection.fd)
         _ = try connection.send(bytes)
         _ = try connection.receiveOnce(upTo: 100)  // the answer has begun
         // SO_LINGER 0: close() sends RST, and the server's next write fails
@@ -792,6 +833,7 @@ private struct Hostile: Sendable {
           connection.fd, SOL_SOCKET, SO_LINGER, &linger,
           socklen_t(MemoryLayout<Glibc.linger>.size))
         connection.close()
+        return client
       }
     }
   }
