@@ -528,7 +528,7 @@ private func tcpSockets() -> [(
   local: Substring, remote: Substring, state: Substring, inode: Substring
 )] {
   ["/proc/net/tcp", "/proc/net/tcp6"].flatMap { table in
-    let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
+    let text = procText(table)
     // "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode"
     return text.split(separator: "\n").dropFirst().map { $0.split(separator: " ") }
       .filter { $0.count > 9 }.map { (local: $0[1], remote: $0[2], state: $0[3], inode: $0[9]) }
@@ -537,11 +537,22 @@ private func tcpSockets() -> [(
 
 private func hex(_ port: UInt16) -> String { String(format: ":%04X", port) }
 
+/// A /proc file's whole text. They report a size of 0, and Foundation's readers then
+/// stop after the first 4 KiB: /proc/net/tcp is read to its end here, a chunk a time.
+private func procText(_ path: String) -> String {
+  let fd = open(path, O_RDONLY | O_CLOEXEC)
+  guard fd >= 0 else { return "" }
+  defer { close(fd) }
+  var bytes: [UInt8] = []
+  var chunk = [UInt8](repeating: 0, count: 65536)
+  while case let count = read(fd, &chunk, chunk.count), count > 0 { bytes += chunk[..<count] }
+  return String(decoding: bytes, as: UTF8.self)
+}
+
 /// Alive, not a zombie waiting to be reaped (field 3 of /proc/<pid>/stat).
 private func isAlive(_ pid: pid_t) -> Bool {
-  guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-    let close = stat.lastIndex(of: ")")
-  else { return false }
+  let stat = procText("/proc/\(pid)/stat")
+  guard let close = stat.lastIndex(of: ")") else { return false }
   return !["Z", "X"].contains(stat[stat.index(after: close)...].dropFirst().prefix(1))
 }
 
