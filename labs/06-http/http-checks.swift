@@ -72,8 +72,11 @@ enum Http {
           )
         }
         guard Int(length) == size else {
+          let zero =
+            served.site.bytes(name).contains(0)
+            ? " It holds zero bytes: strlen stops at the first." : ""
           throw CheckFailed(
-            "GET /\(name): Content-Length says \(length), the file has \(size) bytes (sockets.png holds zero bytes: strlen stops at the first).\n\(describe(reply))"
+            "GET /\(name): Content-Length says \(length), the file has \(size) bytes.\(zero)\n\(describe(reply))"
           )
         }
       }
