@@ -262,7 +262,7 @@ enum Http {
   }
 
   static let curl = Check(
-    "curl", "curl fetches the page and the picture: exit 0, 200, the exact bytes",
+    "curl", "curl fetches the page, the picture and 1 MiB: exit 0, 200, the exact bytes",
     needs: ["server"]
   ) { solution in
     let curl: String
