@@ -175,25 +175,9 @@ struct HttpTests {
   @Test(
     "a headless Chromium loads the page, its stylesheet, picture and script", arguments: servers)
   func chromium(server: Program) async throws {
-    let chromium = try Tools.require("chromium", package: "chromium")
-    let profile = FileManager.default.temporaryDirectory
-      .appendingPathComponent("kit-http-chromium-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: profile) }
     let port = Ports.reserve()
     try await Running.withServer(server, port: port, arguments: [Self.site.path]) { running in
-      let browser = try Running(
-        command: [
-          chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-proxy-server",
-          "--no-first-run", "--user-data-dir=\(profile.path)", "--dump-dom",
-          "http://127.0.0.1:\(port)/",
-        ], label: "chromium")
-      let page: Output
-      do {
-        page = try await browser.finish(within: .seconds(120))
-      } catch {
-        try await browser.stop()
-        throw error
-      }
+      let page = try await Browser.dumpDOM("http://127.0.0.1:\(port)/")
       #expect(page.termination == .exit(0), "\(page.stderrText.suffix(2000))")
       // app.js wrote this line after the load event, having checked that the
       // stylesheet's colour applies and that the picture has its size.
@@ -217,7 +201,7 @@ struct HttpTests {
       ],
       label: "python3 -m http.server")
     do {
-      try await Self.waitUntilOpen(port, server: server)
+      try await server.waitUntilOpen(port, within: .seconds(60))
       for name in Self.siteFiles {
         let output = try await Self.fetch(
           client, port: port, arguments: ["http://127.0.0.1:\(port)/\(name)"])
@@ -322,7 +306,7 @@ struct HttpTests {
         "ASAN_OPTIONS": "abort_on_error=0",
       ])
     do {
-      try await Self.waitUntilOpen(port, server: server)
+      try await server.waitUntilOpen(port, within: .seconds(60))
       try await Self.hostileRequests(port: port, site: site)
       for name in Self.siteFiles + ["big.data"] {
         let reply = try await RawHTTP.exchange(port: port, "GET /\(name) HTTP/1.0\r\n\r\n")
@@ -413,26 +397,6 @@ struct HttpTests {
       description:
         "\(error)\n\(server.label) ended (\(ended)); its stderr:\n\(server.output.stderrText.suffix(4000))"
     )
-  }
-
-  /// Waits until something listens on `port`, failing early if `server` exits first.
-  static func waitUntilOpen(_ port: UInt16, server: Running, within limit: Duration = .seconds(60))
-    async throws
-  {
-    let clock = ContinuousClock()
-    let deadline = clock.now + limit
-    while !Ports.isOpen(port) {
-      if let ended = server.output.termination {
-        throw HarnessError(
-          description:
-            "\(server.label) exited (\(ended)) before opening port \(port): \(server.output.stderrText)"
-        )
-      }
-      if clock.now > deadline {
-        throw HarnessError(description: "\(server.label) did not open port \(port) within \(limit)")
-      }
-      try await Task.sleep(for: .milliseconds(10))  // allowed: poll of a bounded readiness check
-    }
   }
 
   /// The hostile requests, all at once, each on a connection of its own. Every one
@@ -591,19 +555,4 @@ struct TempSite {
   }
 
   func remove() { try? FileManager.default.removeItem(at: folder) }
-}
-
-enum Tools {
-  /// The tool's path, or an error that says how to install it: a test that needs a
-  /// missing tool fails, it does not skip.
-  static func require(_ name: String, package: String) throws -> String {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-    for folder in path.split(separator: ":") {
-      let candidate = "\(folder)/\(name)"
-      if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    throw HarnessError(
-      description: "\(name) is not installed, and this test needs it: apt-get install -y \(package)"
-    )
-  }
 }
