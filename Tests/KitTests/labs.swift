@@ -2,7 +2,8 @@
 // fails every other check; the reference solution passes every check; and each
 // known-wrong solution in labs/<lab>/wrong/ fails exactly the checks its FAILS file
 // names, each with the hint it names. A grader that passes a wrong solution, or fails
-// a right one, fails here.
+// a right one, fails here. Each is graded as an instructor would grade it by hand:
+// `kit-grade <lab> --sample <sample>`.
 import Foundation
 import KitHarness
 import Testing
@@ -48,41 +49,12 @@ struct LabCase: CustomStringConvertible, Sendable {
     }.sorted()
   }
 
-  /// The solution's files: a wrong program goes in place of the reference's own, so
-  /// the one mistake it names is the only one graded.
-  func assemble(into folder: URL) throws {
-    let base = Self.labsFolder.appendingPathComponent(lab)
+  /// The sample as kit-grade names it: starter/c, reference/swift, wrong/<mistake>.
+  var sample: String {
     switch kind {
-    case .starter(let language):
-      try copyPrograms(base.appendingPathComponent("starter/\(language)"), folder)
-    case .reference(let language):
-      try copyPrograms(base.appendingPathComponent("reference/\(language)"), folder)
-    case .wrong(let name):
-      let wrong = base.appendingPathComponent("wrong/\(name)")
-      let language = try programs(in: wrong).contains { $0.hasSuffix(".swift") } ? "swift" : "c"
-      try copyPrograms(base.appendingPathComponent("reference/\(language)"), folder)
-      for file in try programs(in: wrong) {
-        let role = (file as NSString).deletingPathExtension
-        for stale in ["\(role).c", "\(role).swift"] {
-          try? FileManager.default.removeItem(at: folder.appendingPathComponent(stale))
-        }
-      }
-      try copyPrograms(wrong, folder)
-    }
-  }
-
-  private func programs(in folder: URL) throws -> [String] {
-    try FileManager.default.contentsOfDirectory(atPath: folder.path)
-      .filter { $0.hasSuffix(".c") || $0.hasSuffix(".swift") }
-  }
-
-  /// Copies the programs' sources (following links: the reference of lab 01 is the
-  /// kit's own tcp-hello).
-  private func copyPrograms(_ from: URL, _ to: URL) throws {
-    for file in try programs(in: from) {
-      let contents = try Data(
-        contentsOf: from.appendingPathComponent(file).resolvingSymlinksInPath())
-      try contents.write(to: to.appendingPathComponent(file))
+    case .starter(let language): "starter/\(language)"
+    case .reference(let language): "reference/\(language)"
+    case .wrong(let name): "wrong/\(name)"
     }
   }
 
@@ -121,13 +93,23 @@ struct GradedResults: Decodable { let tests: [GradedCheck] }
 struct LabTests {
   static let grader = Kit.buildFolder.appendingPathComponent("kit-grade")
 
-  static func grade(lab: String, folder: URL) async throws -> (Output, [GradedCheck]) {
+  static func grade(_ solution: LabCase, results folder: URL) async throws -> (
+    Output, [GradedCheck]
+  ) {
     Ports.holdLecturePorts()  // for the whole run, whichever grader runs when
     let results = folder.appendingPathComponent("results.json")
     let grading = try Running(
-      command: [grader.path, lab, folder.path, "--results", results.path], label: "kit-grade \(lab)"
-    )
-    let output = try await grading.finish(within: .seconds(240))
+      command: [
+        grader.path, solution.lab, "--sample", solution.sample, "--results", results.path,
+      ],
+      label: "kit-grade \(solution.lab) --sample \(solution.sample)")
+    let output: Output
+    do {
+      output = try await grading.finish(within: .seconds(240))
+    } catch {
+      _ = try? await grading.stop()
+      throw error
+    }
     let graded = try JSONDecoder().decode(GradedResults.self, from: Data(contentsOf: results))
     return (output, graded.tests)
   }
@@ -159,8 +141,7 @@ struct LabTests {
   func graded(solution: LabCase) async throws {
     let folder = try Self.scratch()
     defer { try? FileManager.default.removeItem(at: folder) }
-    try solution.assemble(into: folder)
-    let (output, checks) = try await Self.grade(lab: solution.lab, folder: folder)
+    let (output, checks) = try await Self.grade(solution, results: folder)
     let failed = Set(checks.filter { $0.status != "passed" }.map(\.check))
     let passed = checks.count - failed.count
     #expect(output.stdoutText.hasSuffix("\(passed) passed, \(failed.count) failed\n"))

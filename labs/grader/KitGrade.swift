@@ -27,6 +27,13 @@ struct KitGrade: AsyncParsableCommand {
   @Option(help: "Where to write Gradescope's results.json.")
   var results = "results.json"
 
+  @Option(
+    help: """
+      Grade one of the lab's own solutions instead: starter/c, reference/swift, \
+      wrong/<mistake> (its FAILS file says which checks it must fail).
+      """)
+  var sample: String?
+
   @Option(help: "Grade every subfolder of this folder, one per student.")
   var submissions: String?
 
@@ -43,6 +50,16 @@ struct KitGrade: AsyncParsableCommand {
       try await gradeClass(lab, submissions: URL(fileURLWithPath: submissions))
       return
     }
+    if let sample {
+      let folder = FileManager.default.temporaryDirectory
+        .appendingPathComponent("kit-grade-sample-\(getpid())")
+      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+      defer { try? FileManager.default.removeItem(at: folder) }
+      try await Samples.assemble(lab, sample, into: folder)
+      print("lab \(lab.folder): grading its \(sample)")
+      try await grade(lab, folder: folder)
+      return
+    }
     let folder = URL(fileURLWithPath: solution ?? "my-labs/\(lab.folder)")
     guard FileManager.default.fileExists(atPath: folder.path) else {
       throw ValidationError(
@@ -50,6 +67,12 @@ struct KitGrade: AsyncParsableCommand {
           + (solution == nil ? ": make lab LAB=\(lab.number) makes it" : ""))
     }
     print("lab \(lab.folder): grading \(folder.path)")
+    try await grade(lab, folder: folder)
+  }
+
+  /// Grades one folder: a line per check, results.json, the closing line, and an exit
+  /// status of 0 only when every check passed.
+  private func grade(_ lab: Lab, folder: URL) async throws {
     let start = ContinuousClock.now
     let outcomes = try await Grader.grade(lab, folder: folder, printing: true)
     let seconds = (ContinuousClock.now - start) / .seconds(1)
