@@ -20,6 +20,7 @@ export SERVER CLIENT INPUT
 LAB ?=
 LANGUAGE ?= c
 SOLUTION ?=
+SAMPLE ?=
 RESULTS ?= results.json
 SUBMISSIONS ?=
 GRADES ?= grades
@@ -58,6 +59,7 @@ help:
 	@$(foreach l,$(LABS),echo "  $l";)
 	@echo "  make lab LAB=01       copy lab 01's starter to my-labs/01-.../ (LANGUAGE=swift for Swift)"
 	@echo "  make grade LAB=01     grade my-labs/01-.../ (SOLUTION=dir for another folder)"
+	@echo "  make grade LAB=01 SAMPLE=wrong/client-fixed-port   grade one of the lab's own (starter/c, reference/swift, wrong/...)"
 	@echo "  make grade-all LAB=01 SUBMISSIONS=dir   a folder per student -> $(GRADES)/scores.csv"
 	@echo
 	@echo "  make trace-<example>  the C and Swift programs' network system calls, side by side"
@@ -126,7 +128,8 @@ lab:
 grade:
 	@test -n "$(LAB)" || { echo "which lab? make grade LAB=NN (make help lists them)" >&2; exit 2; }
 	@$(SWIFTPM) >/dev/null || $(SWIFTPM)
-	@"$$($(SWIFT) build --show-bin-path)/kit-grade" "$(LAB)" $(SOLUTION) --results "$(RESULTS)"
+	@"$$($(SWIFT) build --show-bin-path)/kit-grade" "$(LAB)" $(if $(SOLUTION),"$(SOLUTION)") \
+	  $(if $(SAMPLE),--sample "$(SAMPLE)") --results "$(RESULTS)"
 
 grade-all:
 	@test -n "$(LAB)" -a -n "$(SUBMISSIONS)" || { \

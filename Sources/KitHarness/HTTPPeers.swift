@@ -84,13 +84,17 @@ package final class RawConnection: Sendable {
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = port.bigEndian
     address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-    let connected = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-      }
-    }
+    // The timeouts first: on Linux SO_SNDTIMEO bounds connect too, which a server with
+    // a full backlog would otherwise keep retrying for minutes.
     guard setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, size) == 0,
-      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, size) == 0, connected == 0
+      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, size) == 0,
+      withUnsafePointer(
+        to: &address,
+        {
+          $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+          }
+        }) == 0
     else {
       let reason = String(cString: strerror(errno))
       Glibc.close(fd)

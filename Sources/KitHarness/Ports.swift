@@ -59,7 +59,13 @@ package enum Ports {
     let start = Int.random(in: blocks)
     for offset in 0..<blocks.count {
       let block = blocks.lowerBound + (start - blocks.lowerBound + offset) % blocks.count
-      let fd = open("\(folder)/block-\(block)", O_CREAT | O_RDWR | O_CLOEXEC, 0o666)
+      // flock needs no write access: read-only, so a file another user made will do.
+      let path = "\(folder)/block-\(block)"
+      var fd = open(path, O_RDONLY | O_CLOEXEC)
+      if fd < 0 {
+        fd = open(path, O_CREAT | O_RDONLY | O_CLOEXEC, 0o666)
+        if fd >= 0 { fchmod(fd, 0o666) }  // past the umask, for the next user
+      }
       guard fd >= 0 else { continue }
       if flock(fd, LOCK_EX | LOCK_NB) == 0 { return UInt16(block) * blockSize }
       close(fd)

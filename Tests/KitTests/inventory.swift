@@ -101,7 +101,12 @@ struct InventoryTests {
     let running = try Running(
       command: ["sh", "-c", "cd \"$0\" && exec \"$@\"", folder.path] + command,
       environment: environment)
-    return try await running.finish(within: .seconds(120))
+    do {
+      return try await running.finish(within: .seconds(120))
+    } catch {
+      _ = try? await running.stop()
+      throw error
+    }
   }
 
   @Test("a new example of each kind joins the manifest, make and the matrix")

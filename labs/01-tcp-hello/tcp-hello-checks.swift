@@ -107,12 +107,14 @@ enum TcpHello {
     let client = try Running(
       solution.program("client"), environment: ["KIT_PORT": "\(port)", "KIT_HOST": "127.0.0.2"])
     // Play the lecture's server on another thread: one recv, the reply, close.
-    let heard = try await onThread { () -> [UInt8]? in
-      guard let connection = try? listener.accept(within: .seconds(5)) else { return nil }
-      defer { connection.close() }
-      let bytes = try connection.receiveOnce(upTo: 1023)
-      _ = try connection.send(Array("Hello from server".utf8))
-      return bytes
+    let heard = try await stopping(client) {
+      try await onThread { () -> [UInt8]? in
+        guard let connection = try? listener.accept(within: .seconds(5)) else { return nil }
+        defer { connection.close() }
+        let bytes = try connection.receiveOnce(upTo: 1023)
+        _ = try connection.send(Array("Hello from server".utf8))
+        return bytes
+      }
     }
     guard heard != nil else {
       let seen = try await client.stop()

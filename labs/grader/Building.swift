@@ -45,7 +45,13 @@ enum Builder {
       : swiftCommand(source, executable, scratch: output)
     do {
       let compiler = try Running(command: command, label: "\(role).\(language)")
-      let result = try await compiler.finish(within: .seconds(120))
+      let result: Output
+      do {
+        result = try await compiler.finish(within: .seconds(120))
+      } catch {
+        _ = try? await compiler.stop()
+        throw error
+      }
       let messages = (result.stdoutText + result.stderrText)
       let built = result.termination == .exit(0)
       return Build(
@@ -68,9 +74,11 @@ enum Builder {
       to: shims.appendingPathComponent("module.modulemap"), atomically: true, encoding: .utf8)
     let cache = FileManager.default.temporaryDirectory
       .appendingPathComponent("kit-grade-module-cache-\(getuid())").path
+    // One file is top-level code unless it marks its entry point @main.
+    let text = (try? String(contentsOf: source, encoding: .utf8)) ?? ""
+    let library = text.contains("@main") ? ["-parse-as-library"] : []
     return [
       "swiftc", "-swift-version", "6", "-g", "-I", shims.path, "-module-cache-path", cache,
-      "-o", executable.path, source.path,
-    ]
+    ] + library + ["-o", executable.path, source.path]
   }
 }
