@@ -7,8 +7,6 @@ SWIFT ?= swift
 # SwiftPM caches what Package.swift computed; the kit's manifest reads the folders,
 # so re-read it each time or a newly added program would not be built.
 SWIFTPM := $(SWIFT) build --manifest-cache none
-# Build the SwiftNIO flavor too (Package.swift leaves it out of a plain swift build).
-export KIT_NIO := 1
 
 SERVER ?= c
 CLIENT ?= swift

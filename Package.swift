@@ -21,10 +21,6 @@ let libraryDependencies: [String: [String]] = [
 
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 
-/// SwiftNIO more than doubles a clean build on two cores, so its flavor is built only
-/// when asked: `KIT_NIO=1 swift build` (make build, make test and make bench ask).
-let withNIO = Context.environment["KIT_NIO"] != nil
-
 func entries(_ folder: String, directories: Bool) -> [String] {
   let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(folder)")) ?? []
   return names.filter { name in
@@ -79,7 +75,7 @@ let isLibrary = { (name: String) in name.first?.isUppercase == true }
 let libraries = entries("Sources", directories: true).filter(isLibrary)
 /// The Swift flavors, as programs.txt names them (c is built from CSources/).
 let flavors = Set(inventory.flatMap(\.flavors)).sorted().filter {
-  $0 != "c" && ($0 != "swift-nio" || withNIO)
+  $0 != "c"
 }
 
 /// Packages a flavor's programs or a library import: only the ecosystem's standards.
@@ -134,6 +130,7 @@ targets.append(.testTarget(name: "KitTests", dependencies: ["KitHarness"]))
 let package = Package(
   name: "socket-kit",
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
-  ] + (withNIO ? [.package(url: "https://github.com/apple/swift-nio", from: "2.101.2")] : []),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+  ],
   targets: targets)

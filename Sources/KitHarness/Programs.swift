@@ -56,14 +56,9 @@ package enum Kit {
     }
   }()
 
-  /// The flavors built in this run: `c` first, then the others programs.txt names.
-  /// Package.swift builds swift-nio only with KIT_NIO set (make sets it), and so the
-  /// matrix has it only then.
-  package static let flavors: [String] = {
-    let named = Set(programs.flatMap(\.flavors)).subtracting(["c"]).sorted()
-    let withNIO = ProcessInfo.processInfo.environment["KIT_NIO"] != nil
-    return ["c"] + named.filter { $0 != "swift-nio" || withNIO }
-  }()
+  /// The flavors: `c` first, then the others programs.txt names.
+  package static let flavors: [String] =
+    ["c"] + Set(programs.flatMap(\.flavors)).subtracting(["c"]).sorted()
 
   /// The examples, in programs.txt's order.
   package static var examples: [String] {
