@@ -337,7 +337,7 @@ static int send_file(int fd, const struct request *rq) {
  * then end of stream) and read and discard until the client closes too, but no more
  * than LINGER_BYTES within LINGER_SECONDS: a client that never stops sending cannot
  * hold the thread. The caller then closes. */
-static void linger(int fd) {
+static void linger_before_close(int fd) {
     char discard[16384];
     struct pollfd pfd = {fd, POLLIN, 0};
     struct timespec deadline, now;
@@ -350,7 +350,8 @@ static void linger(int fd) {
     deadline.tv_sec += LINGER_SECONDS;
     while (left > 0) {
         if (clock_gettime(CLOCK_MONOTONIC, &now) < 0) return;
-        wait_ms = (deadline.tv_sec - now.tv_sec) * 1000 + (deadline.tv_nsec - now.tv_nsec) / 1000000;
+        wait_ms = (deadline.tv_sec - now.tv_sec) * 1000 +
+                  (deadline.tv_nsec - now.tv_nsec) / 1000000;
         if (wait_ms <= 0 || poll(&pfd, 1, (int)wait_ms) <= 0) return; /* time is up */
         n = read(fd, discard, left < sizeof(discard) ? left : sizeof(discard));
         if (n <= 0) return; /* the client closed (0) or reset the connection */
@@ -375,8 +376,9 @@ static void cannot_serve(const char *dir, const char *why) {
 }
 
 /* One thread per connection. An error here ends this connection, not the server:
- * exit() would end every thread of the process. Its one network call is linger's
- * shutdown: a socket is a file descriptor, read through stdio and written with write. */
+ * exit() would end every thread of the process. Its one network call is the shutdown
+ * in linger_before_close: a socket is a file descriptor, read through stdio and
+ * written with write. */
 static void *serve(void *arg) {
     int fd = *(int *)arg;
     struct request rq;
@@ -411,7 +413,7 @@ static void *serve(void *arg) {
         printable(method, rq.method);
         printable(target, rq.target);
         printf("%d %s %s\n", status, method, target);
-        linger(fd);
+        linger_before_close(fd);
     }
 
     /* Closes fd too: the FILE owns the descriptor now */

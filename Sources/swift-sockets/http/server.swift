@@ -60,7 +60,7 @@ func serve(_ client: Socket, root: String) {
     String(decoding: field.prefix(100).map { $0 > 0x20 && $0 < 0x7f ? $0 : 0x3f }, as: UTF8.self)
   }
   print("\(request.status) \(log(request.method)) \(log(request.target))")
-  linger(client)
+  lingerBeforeClose(client)
 }
 
 /// Lingering close (RFC 9112, section 9.6). After our answer a client may still be
@@ -70,7 +70,7 @@ func serve(_ client: Socket, root: String) {
 /// then end of stream) and read and discard until the client closes too, but 1 MiB and
 /// 2 s at most: a client that never stops sending cannot hold the thread. The socket
 /// closes when the thread lets go of it.
-func linger(_ client: Socket) {
+func lingerBeforeClose(_ client: Socket) {
   guard (try? client.shutdown(.writing)) != nil else { return }  // the client is gone
   let deadline = ContinuousClock.now + .seconds(2)
   var left = 1 << 20

@@ -335,7 +335,7 @@ func send_file(_ fd: Int32, _ rq: Request) -> Int32 {
 // then end of stream) and read and discard until the client closes too, but no more
 // than LINGER_BYTES within LINGER_SECONDS: a client that never stops sending cannot
 // hold the thread. The caller then closes.
-func linger(_ fd: Int32) {
+func linger_before_close(_ fd: Int32) {
   var discard = [UInt8](repeating: 0, count: 16384)
   var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
   var deadline = timespec()
@@ -373,8 +373,9 @@ func cannot_serve(_ dir: String, _ why: String) -> Never {
 }
 
 // One thread per connection. An error here ends this connection, not the server:
-// exit() would end every thread of the process. Its one network call is linger's
-// shutdown: a socket is a file descriptor, read through stdio and written with write.
+// exit() would end every thread of the process. Its one network call is the shutdown
+// in linger_before_close: a socket is a file descriptor, read through stdio and
+// written with write.
 func serve(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
   let fd = arg!.load(as: Int32.self)
   var rq = Request()
@@ -404,7 +405,7 @@ func serve(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
   }
   if status != 0 {
     print("\(status) \(printable(rq.method)) \(printable(rq.target))")
-    linger(fd)
+    linger_before_close(fd)
   }
 
   // Closes fd too: the FILE owns the descriptor now
