@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,8 @@
 #define IDLE_SECONDS 5         /* longest wait for a client's next bytes */
 #define REQUEST_SECONDS 10     /* longest a whole request may take to arrive */
 #define LOG_FIELD 100          /* longest method or target copied into the log */
+#define LINGER_SECONDS 2       /* longest we read what a client sends after our answer */
+#define LINGER_BYTES (1 << 20) /* most bytes we read and discard after our answer */
 
 /* What read_line returns instead of a length */
 #define LINE_TOO_LONG (-1)
@@ -327,6 +330,35 @@ static int send_file(int fd, const struct request *rq) {
     return 200;
 }
 
+/* Lingering close (RFC 9112, section 9.6). After our answer a client may still be
+ * sending: the rest of a request we refused, a body we ignored. Closing with its bytes
+ * unread makes the kernel reset the connection, and a reset can destroy our answer
+ * before the client has read it. So we end only our side (the client reads the answer,
+ * then end of stream) and read and discard until the client closes too, but no more
+ * than LINGER_BYTES within LINGER_SECONDS: a client that never stops sending cannot
+ * hold the thread. The caller then closes. */
+static void linger_before_close(int fd) {
+    char discard[16384];
+    struct pollfd pfd = {fd, POLLIN, 0};
+    struct timespec deadline, now;
+    size_t left = LINGER_BYTES;
+    long wait_ms;
+    ssize_t n;
+
+    if (shutdown(fd, SHUT_WR) < 0) return; /* the client is gone already */
+    if (clock_gettime(CLOCK_MONOTONIC, &deadline) < 0) return;
+    deadline.tv_sec += LINGER_SECONDS;
+    while (left > 0) {
+        if (clock_gettime(CLOCK_MONOTONIC, &now) < 0) return;
+        wait_ms = (deadline.tv_sec - now.tv_sec) * 1000 +
+                  (deadline.tv_nsec - now.tv_nsec) / 1000000;
+        if (wait_ms <= 0 || poll(&pfd, 1, (int)wait_ms) <= 0) return; /* time is up */
+        n = read(fd, discard, left < sizeof(discard) ? left : sizeof(discard));
+        if (n <= 0) return; /* the client closed (0) or reset the connection */
+        left -= (size_t)n;
+    }
+}
+
 /* A copy of s for the log: at most LOG_FIELD bytes, anything but printable ASCII as
  * '?', so a client cannot write terminal escape codes or fake lines into the log. */
 static void printable(char *copy, const char *s) {
@@ -344,8 +376,9 @@ static void cannot_serve(const char *dir, const char *why) {
 }
 
 /* One thread per connection. An error here ends this connection, not the server:
- * exit() would end every thread of the process. The thread makes no network calls of
- * its own: a socket is a file descriptor, read through stdio and written with write. */
+ * exit() would end every thread of the process. Its one network call is the shutdown
+ * in linger_before_close: a socket is a file descriptor, read through stdio and
+ * written with write. */
 static void *serve(void *arg) {
     int fd = *(int *)arg;
     struct request rq;
@@ -380,6 +413,7 @@ static void *serve(void *arg) {
         printable(method, rq.method);
         printable(target, rq.target);
         printf("%d %s %s\n", status, method, target);
+        linger_before_close(fd);
     }
 
     /* Closes fd too: the FILE owns the descriptor now */

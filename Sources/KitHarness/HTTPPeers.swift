@@ -56,6 +56,8 @@ package struct RawReply: Sendable, CustomStringConvertible {
   /// The connection ended in a reset (or a failed send) rather than a clean close.
   package var reset = false
 
+  package init() {}
+
   package var response: HTTPResponse? { HTTPResponse(bytes) }
   /// The response's status, or 0 when the server closed without answering.
   package var status: Int { response?.status ?? 0 }

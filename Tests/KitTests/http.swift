@@ -328,6 +328,128 @@ struct HttpTests {
     }
   }
 
+  // MARK: - Lingering close
+
+  /// A request of 1 MiB, nearly all of it one line: refused (414) once 8 KiB have come,
+  /// with the rest still on its way.
+  static let hugeLine = Array(
+    "GET /\(String(repeating: "a", count: (1 << 20) - 18)) HTTP/1.0\r\n\r\n".utf8)
+
+  @Test(
+    "a refused request's unread bytes end in an orderly close, not a reset: 100 of 100",
+    arguments: servers)
+  func lingeringClose(server: Program) async throws {
+    let port = Ports.reserve()
+    let notes = Self.site.appendingPathComponent("notes.txt")
+    try await Running.withServer(server, port: port, arguments: [Self.site.path]) { running in
+      // Four clients at once, 25 exchanges each
+      let exchanges = try await withThrowingTaskGroup(of: [Refused].self) { group in
+        for _ in 0..<4 {
+          group.addTask { try await onThread { try (0..<25).map { _ in try Self.refused(port) } } }
+        }
+        return try await group.reduce(into: []) { $0 += $1 }
+      }
+      #expect(exchanges.count == 100)
+      let resets = exchanges.filter(\.reply.reset).count
+      #expect(resets == 0, "\(resets) of 100 exchanges ended in a reset")
+      let others = exchanges.map(\.reply).filter { $0.status != 414 }
+      #expect(others.isEmpty, "\(others.count) not answered 414, such as \(others.prefix(1))")
+      for exchange in exchanges { try Self.expectFile(exchange.served.bytes, is: notes) }
+      #expect(running.output.termination == nil)
+    }
+  }
+
+  /// One refused exchange and one served while it lasts.
+  struct Refused: Sendable {
+    let reply: RawReply
+    let served: RawReply
+  }
+
+  /// A careless client sends the whole 1 MiB line before reading anything. While the
+  /// server still has that connection, a GET on another must be answered; then the
+  /// careless client reads its answer to the end.
+  static func refused(_ port: UInt16) throws -> Refused {
+    let careless = try RawConnection(port: port)
+    defer { careless.close() }
+    let sent = try careless.send(hugeLine)
+    let other = try RawConnection(port: port)
+    defer { other.close() }
+    _ = try other.send(Array("GET /notes.txt HTTP/1.0\r\n\r\n".utf8))
+    let served = try other.receiveAll()
+    var reply = try careless.receiveAll()
+    reply.reset = reply.reset || !sent  // the server reset the connection mid-send
+    return Refused(reply: reply, served: served)
+  }
+
+  @Test("a client that never stops sending is cut off at the bounds", arguments: servers)
+  func endlessSenders(server: Program) async throws {
+    let port = Ports.reserve()
+    try await Running.withServer(server, port: port, arguments: [Self.site.path]) { running in
+      async let fast = onThread { try Self.endlessLine(port: port, chunk: 65536, pace: 0) }
+      async let slow = onThread { try Self.endlessLine(port: port, chunk: 1024, pace: 50) }
+      let (quick, trickle) = try await (fast, slow)
+      // As fast as it can: cut off once the server has read and discarded 1 MiB, long
+      // before the 2 s are up
+      #expect(quick.reply.status == 414, "\(quick.reply)")
+      #expect(quick.cut < .seconds(2), "cut off after \(quick.cut)")
+      // 20 KiB a second: the answer and an orderly end of stream, then cut off 2 s later
+      #expect(trickle.reply.status == 414, "\(trickle.reply)")
+      let answered = try #require(trickle.answered, "no end of stream before the cut")
+      #expect(trickle.cut - answered > .seconds(1.5), "cut off \(trickle.cut - answered) after")
+      #expect(trickle.cut - answered < .seconds(5), "cut off \(trickle.cut - answered) after")
+      let after = try await RawHTTP.exchange(port: port, "GET /notes.txt HTTP/1.0\r\n\r\n")
+      try Self.expectFile(after.bytes, is: Self.site.appendingPathComponent("notes.txt"))
+      #expect(running.output.termination == nil)
+    }
+  }
+
+  /// What a client that never stops sending saw. The times are from its first byte.
+  struct Endless: Sendable {
+    var reply = RawReply()
+    /// When the answer's end of stream arrived.
+    var answered: Duration?
+    /// When a send failed or the connection was reset: the server cut it off.
+    var cut = Duration.zero
+  }
+
+  /// Sends a request line that never ends, `chunk` bytes at a time; between chunks,
+  /// waits up to `pace` ms for the answer or for the end of the connection, and reads
+  /// what has come. Returns once the server cuts the connection off; fails after 30 s.
+  static func endlessLine(port: UInt16, chunk: Int, pace: Int32) throws -> Endless {
+    let connection = try RawConnection(port: port)
+    defer { connection.close() }
+    let clock = ContinuousClock()
+    let start = clock.now
+    var seen = Endless()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    var bytes = Array("GET /".utf8) + Array(repeating: UInt8(ascii: "a"), count: chunk - 5)
+    while clock.now - start < .seconds(30) {
+      var open = try connection.send(bytes)
+      bytes = Array(repeating: UInt8(ascii: "a"), count: chunk)
+      // The pace. Asking for no event at all after the answer: poll still reports a reset.
+      let events = seen.answered == nil ? Int16(POLLIN) : 0
+      var ready = pollfd(fd: connection.fd, events: events, revents: 0)
+      _ = poll(&ready, 1, pace)
+      open = open && ready.revents & Int16(POLLHUP | POLLERR) == 0
+      // Whatever has arrived, without waiting: the answer, its end of stream, a reset
+      while seen.answered == nil || !open {
+        let count = recv(connection.fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+        if count > 0 {
+          seen.reply.bytes += buffer[..<count]
+          continue
+        }
+        if count == 0 && seen.answered == nil { seen.answered = clock.now - start }
+        if count < 0 && errno != EAGAIN && errno != EWOULDBLOCK { seen.reply.reset = true }
+        break
+      }
+      if !open {
+        seen.cut = clock.now - start
+        return seen
+      }
+    }
+    throw HarnessError(description: "still sending after 30 s: the server never cut it off")
+  }
+
   // MARK: - Starting and failing
 
   @Test(

@@ -54,24 +54,34 @@ struct SystemCallTests {
   }
 
   /// The calls in a trace, a run of the same call counted once: how many reads a loop
-  /// needs depends on how the bytes arrived, not on the program.
+  /// needs depends on how the bytes arrived, not on the program. Thread by thread (or
+  /// process), in the order of their first calls: how the calls of two threads
+  /// interleave is the scheduler's doing, not the program's.
   static func calls(in log: String) throws -> [String] {
-    try everyCall(in: log).reduce(into: []) { calls, call in
-      if calls.last != call { calls.append(call) }
+    var threads: [(id: Substring, calls: [String])] = []
+    for (thread, call) in try everyCall(in: log) {
+      if let index = threads.firstIndex(where: { $0.id == thread }) {
+        if threads[index].calls.last != call { threads[index].calls.append(call) }
+      } else {
+        threads.append((thread, [call]))
+      }
     }
+    return threads.flatMap(\.calls)
   }
 
-  private static func everyCall(in log: String) throws -> [String] {
+  /// Each call with the thread that made it.
+  private static func everyCall(in log: String) throws -> [(thread: Substring, call: String)] {
     try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap { line in
       // "1234 sendto(4, \"text\", 4, MSG_NOSIGNAL, NULL, 0) = 4" -> "sendto MSG_NOSIGNAL NULL"
-      var call = line.drop { $0.isNumber || $0 == " " }
+      let thread = line.prefix { $0.isNumber }
+      var call = line.dropFirst(thread.count).drop { $0 == " " }
       guard !call.hasPrefix("<..."), !call.hasPrefix("+++"), !call.hasPrefix("---"),
         let open = call.firstIndex(of: "(")
       else { return nil }  // a resumed call was counted where it began; exits, signals
       if let unfinished = call.range(of: "<unfinished") { call = call[..<unfinished.lowerBound] }
       let arguments = call[open...].replacing(/"(\\.|[^"\\])*"/, with: "\"\"")
       let constants = arguments.matches(of: /[A-Z][A-Z0-9_]{2,}/).map { String($0.output) }
-      return ([String(call[..<open])] + constants).joined(separator: " ")
+      return (thread, ([String(call[..<open])] + constants).joined(separator: " "))
     }
   }
 }

@@ -60,6 +60,26 @@ func serve(_ client: Socket, root: String) {
     String(decoding: field.prefix(100).map { $0 > 0x20 && $0 < 0x7f ? $0 : 0x3f }, as: UTF8.self)
   }
   print("\(request.status) \(log(request.method)) \(log(request.target))")
+  lingerBeforeClose(client)
+}
+
+/// Lingering close (RFC 9112, section 9.6). After our answer a client may still be
+/// sending: the rest of a request we refused, a body we ignored. Closing with its bytes
+/// unread makes the kernel reset the connection, and a reset can destroy our answer
+/// before the client has read it. So we end only our side (the client reads the answer,
+/// then end of stream) and read and discard until the client closes too, but 1 MiB and
+/// 2 s at most: a client that never stops sending cannot hold the thread. The socket
+/// closes when the thread lets go of it.
+func lingerBeforeClose(_ client: Socket) {
+  guard (try? client.shutdown(.writing)) != nil else { return }  // the client is gone
+  let deadline = ContinuousClock.now + .seconds(2)
+  var left = 1 << 20
+  while left > 0, case let wait = ContinuousClock.now.duration(to: deadline), wait > .zero,
+    let discarded = try? client.receive(upTo: min(left, 16384), timeout: wait),
+    !discarded.isEmpty
+  {
+    left -= discarded.count
+  }
 }
 
 /// One request: its bytes as they arrive, and what was understood of them.

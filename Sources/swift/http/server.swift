@@ -19,6 +19,8 @@ let MAX_HEADER_BYTES = 16384  // most bytes in all header lines together
 let IDLE_SECONDS = 5  // longest wait for a client's next bytes
 let REQUEST_SECONDS = 10  // longest a whole request may take to arrive
 let LOG_FIELD = 100  // longest method or target copied into the log
+let LINGER_SECONDS = 2  // longest we read what a client sends after our answer
+let LINGER_BYTES = 1 << 20  // most bytes we read and discard after our answer
 
 // What read_line returns instead of a length
 let LINE_TOO_LONG = -1
@@ -326,6 +328,34 @@ func send_file(_ fd: Int32, _ rq: Request) -> Int32 {
   return 200
 }
 
+// Lingering close (RFC 9112, section 9.6). After our answer a client may still be
+// sending: the rest of a request we refused, a body we ignored. Closing with its bytes
+// unread makes the kernel reset the connection, and a reset can destroy our answer
+// before the client has read it. So we end only our side (the client reads the answer,
+// then end of stream) and read and discard until the client closes too, but no more
+// than LINGER_BYTES within LINGER_SECONDS: a client that never stops sending cannot
+// hold the thread. The caller then closes.
+func linger_before_close(_ fd: Int32) {
+  var discard = [UInt8](repeating: 0, count: 16384)
+  var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+  var deadline = timespec()
+  var now = timespec()
+  var left = LINGER_BYTES
+
+  if shutdown(fd, Int32(SHUT_WR)) < 0 { return }  // the client is gone already
+  if clock_gettime(CLOCK_MONOTONIC, &deadline) < 0 { return }
+  deadline.tv_sec += LINGER_SECONDS
+  while left > 0 {
+    if clock_gettime(CLOCK_MONOTONIC, &now) < 0 { return }
+    let wait_ms =
+      (deadline.tv_sec - now.tv_sec) * 1000 + (deadline.tv_nsec - now.tv_nsec) / 1_000_000
+    if wait_ms <= 0 || poll(&pfd, 1, Int32(wait_ms)) <= 0 { return }  // time is up
+    let n = read(fd, &discard, min(left, discard.count))
+    if n <= 0 { return }  // the client closed (0) or reset the connection
+    left -= n
+  }
+}
+
 // A copy of s for the log: at most LOG_FIELD bytes, anything but printable ASCII as
 // '?', so a client cannot write terminal escape codes or fake lines into the log.
 func printable(_ s: [UInt8]) -> String {
@@ -343,8 +373,9 @@ func cannot_serve(_ dir: String, _ why: String) -> Never {
 }
 
 // One thread per connection. An error here ends this connection, not the server:
-// exit() would end every thread of the process. The thread makes no network calls of
-// its own: a socket is a file descriptor, read through stdio and written with write.
+// exit() would end every thread of the process. Its one network call is the shutdown
+// in linger_before_close: a socket is a file descriptor, read through stdio and
+// written with write.
 func serve(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
   let fd = arg!.load(as: Int32.self)
   var rq = Request()
@@ -374,6 +405,7 @@ func serve(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
   }
   if status != 0 {
     print("\(status) \(printable(rq.method)) \(printable(rq.target))")
+    linger_before_close(fd)
   }
 
   // Closes fd too: the FILE owns the descriptor now
