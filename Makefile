@@ -125,6 +125,7 @@ lab:
 # The grader runs the student's programs against the kit's, so it builds them all.
 grade:
 	@test -n "$(LAB)" || { echo "which lab? make grade LAB=NN (make help lists them)" >&2; exit 2; }
+	@echo "building the kit's programs to grade against (minutes the first time, then seconds)"
 	@$(SWIFTPM) >/dev/null || $(SWIFTPM)
 	@"$$($(SWIFT) build --show-bin-path)/kit-grade" "$(LAB)" $(if $(SOLUTION),"$(SOLUTION)") \
 	  $(if $(SAMPLE),--sample "$(SAMPLE)") --results "$(RESULTS)"
@@ -132,6 +133,7 @@ grade:
 grade-all:
 	@test -n "$(LAB)" -a -n "$(SUBMISSIONS)" || { \
 	  echo "make grade-all LAB=NN SUBMISSIONS=dir (one subfolder per student)" >&2; exit 2; }
+	@echo "building the kit's programs to grade against (minutes the first time, then seconds)"
 	@$(SWIFTPM) >/dev/null || $(SWIFTPM)
 	@"$$($(SWIFT) build --show-bin-path)/kit-grade" "$(LAB)" --submissions "$(SUBMISSIONS)" --out "$(GRADES)"
 

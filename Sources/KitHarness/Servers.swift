@@ -31,7 +31,8 @@ extension Running {
       let seen = output
       if let ended = seen.termination {
         throw HarnessError(
-          description: "\(label) exited (\(ended)) before opening port \(port): \(seen.stderrText)")
+          description: "\(label) exited (\(ended)) before opening port \(port)"
+            + (seen.stderrText.isEmpty ? "" : ": \(seen.stderrText)"))
       }
       if clock.now > deadline {
         throw HarnessError(description: "\(label) did not open port \(port) within \(limit)")

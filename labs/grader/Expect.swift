@@ -2,6 +2,10 @@
 // that show what was expected next to what happened.
 import KitHarness
 
+#if canImport(Glibc)
+  import Glibc  // SIGKILL
+#endif
+
 /// A program's output as a hint shows it: each line behind a bar, so blank lines,
 /// trailing spaces and a missing final newline are visible.
 func shown(_ text: String) -> String {
@@ -42,16 +46,36 @@ func kitProgram(_ flavor: String, _ name: String) -> Program {
 /// that says why when it does not.
 func startServer(_ server: Program, port: UInt16, arguments: [String] = []) async throws -> Running
 {
+  let running = try Running(
+    server, arguments: arguments, environment: ["KIT_PORT": "\(port)"])
   do {
-    return try await Running.server(server, port: port, arguments: arguments, within: .seconds(5))
+    try await running.waitUntilOpen(port, within: .seconds(5))
+    return running
   } catch {
-    throw CheckFailed(
-      """
-      your server did not listen on port \(port) (KIT_PORT=\(port)) within 5 s.
-        \(error)
-        Does it read KIT_PORT? The grader holds the lecture's ports (8080, 6789, 9876),
+    let swapped = Ports.isOpen(port.byteSwapped)  // while it still runs
+    let seen = (try? await running.stop()) ?? running.output
+    let stderr = seen.stderrText.isEmpty ? "" : "\n  its stderr:\n\(shown(seen.stderrText))"
+    // Why, as far as the grader can tell: the most likely mistake first.
+    let why: String
+    if swapped {
+      why = """
+        It listens on port \(port.byteSwapped), which is \(port) with its two bytes swapped: \
+        the port went into sin_port without htons (in Swift: without .bigEndian).
+        """
+    } else if seen.stderrText.contains("Address already in use") {
+      why = """
+        Does it read KIT_PORT? The grader holds the lecture's ports (8080, 6789, 9876), \
         so a server that binds one of them fails with "Address already in use".
-      """)
+        """
+    } else if seen.termination == .exit(0) {
+      why = "It ended (exit status 0) without listening: has it called bind and listen yet?"
+    } else if let ended = seen.termination, ended != .signal(SIGKILL) {
+      why = "It ended (\(ended)) before it listened."
+    } else {
+      why = "It was still running: does it bind the port in KIT_PORT, and call listen?"
+    }
+    throw CheckFailed(
+      "your server did not listen on port \(port) (KIT_PORT=\(port)) within 5 s. \(why)\(stderr)")
   }
 }
 

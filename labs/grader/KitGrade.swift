@@ -61,7 +61,7 @@ struct KitGrade: AsyncParsableCommand {
       return
     }
     let folder = URL(fileURLWithPath: solution ?? "my-labs/\(lab.folder)")
-    guard FileManager.default.fileExists(atPath: folder.path) else {
+    guard isFolder(folder) else {
       throw ValidationError(
         "no folder \(folder.path)"
           + (solution == nil ? ": make lab LAB=\(lab.number) makes it" : ""))
@@ -84,6 +84,7 @@ struct KitGrade: AsyncParsableCommand {
 
   /// One report and one results.json per student, and a CSV with a row each.
   private func gradeClass(_ lab: Lab, submissions: URL) async throws {
+    guard isFolder(submissions) else { throw ValidationError("no folder \(submissions.path)") }
     let students = try FileManager.default.contentsOfDirectory(atPath: submissions.path)
       .filter { name in
         var isFolder: ObjCBool = false
@@ -124,6 +125,12 @@ struct KitGrade: AsyncParsableCommand {
     let csv = output.appendingPathComponent("scores.csv")
     try (rows.joined(separator: "\n") + "\n").write(to: csv, atomically: true, encoding: .utf8)
     print("wrote \(csv.path) and a report per student in \(output.path)/")
+  }
+
+  private func isFolder(_ url: URL) -> Bool {
+    var isFolder: ObjCBool = false
+    return FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder)
+      && isFolder.boolValue
   }
 
   private func csvField(_ text: String) -> String {
