@@ -58,6 +58,9 @@ package final class Running: Sendable {
     var output = Output()
     var waiters: [Waiter] = []
     var nextWaiterID = 0
+    /// Waits whose deadline passed before their waiter was even added (a limit near
+    /// zero): the waiter, once it comes, fails at once instead of waiting forever.
+    var expiredEarly: Set<Int> = []
   }
 
   /// Starts `program` with `arguments`, `environment` added to the test's own, `input` on stdin
@@ -111,28 +114,37 @@ package final class Running: Sendable {
       state.nextWaiterID += 1
       return state.nextWaiterID
     }
+    let timedOut = { @Sendable [self] in
+      let seen = output
+      return HarnessError(
+        description: """
+          \(label): \(what) did not happen within \(limit).
+          stdout so far: \(seen.stdoutText.debugDescription)
+          stderr so far: \(seen.stderrText.debugDescription)
+          """)
+    }
     let deadline = Task { [self] in
       try await Task.sleep(for: limit)  // allowed: the deadline itself, not a wait for readiness
       let expired = state.withLock { state in
-        state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0) }
+        guard let index = state.waiters.firstIndex(where: { $0.id == id }) else {
+          state.expiredEarly.insert(id)
+          return nil as Waiter?
+        }
+        return state.waiters.remove(at: index)
       }
-      let seen = output
-      expired?.continuation.resume(
-        throwing: HarnessError(
-          description: """
-            \(label): \(what) did not happen within \(limit).
-            stdout so far: \(seen.stdoutText.debugDescription)
-            stderr so far: \(seen.stderrText.debugDescription)
-            """))
+      expired?.continuation.resume(throwing: timedOut())
     }
     defer { deadline.cancel() }
     return try await withCheckedThrowingContinuation { continuation in
-      let ready: Output? = state.withLock { state in
-        if condition(state.output) { return state.output }
+      // Under the lock only what the state says; the error reads the output itself.
+      let (ready, expired): (Output?, Bool) = state.withLock { state in
+        if condition(state.output) { return (state.output, false) }
+        if state.expiredEarly.remove(id) != nil { return (nil, true) }
         state.waiters.append(Waiter(id: id, isSatisfied: condition, continuation: continuation))
-        return nil
+        return (nil, false)
       }
       if let ready { continuation.resume(returning: ready) }
+      if expired { continuation.resume(throwing: timedOut()) }
     }
   }
 
@@ -275,6 +287,27 @@ extension Running {
   private static func register(_ pid: pid_t) {
     _ = atExit
     live.withLock { _ = $0.insert(pid) }
+    ProcessScope.current?.add(pid)
   }
+
+  /// Whether the process is still running (not yet reaped).
+  fileprivate static func isLive(_ pid: pid_t) -> Bool { live.withLock { $0.contains(pid) } }
   private static func unregister(_ pid: pid_t) { live.withLock { _ = $0.remove(pid) } }
+}
+
+/// The programs a piece of work started (a grader's check), so that work which runs out
+/// of time can be stopped with everything it started, not left running beside the next.
+/// A program joins the scope of the task that starts it (a task-local value).
+package final class ProcessScope: Sendable {
+  @TaskLocal package static var current: ProcessScope?
+  private let pids = Mutex<Set<pid_t>>([])
+
+  package init() {}
+
+  fileprivate func add(_ pid: pid_t) { pids.withLock { _ = $0.insert(pid) } }
+
+  /// Kills the process group of every program started in this scope that still runs.
+  package func stopAll() {
+    for pid in pids.withLock({ $0 }) where Running.isLive(pid) { kill(-pid, SIGKILL) }
+  }
 }

@@ -53,13 +53,14 @@ enum Grader {
     return outcomes
   }
 
-  /// Runs one check; a check that outlives its limit fails, and is left to end by its
-  /// own deadlines while the grader goes on.
+  /// Runs one check; a check that outlives its limit fails, and the programs it started
+  /// are stopped before the next check begins.
   static func run(_ check: Check, _ solution: Solution) async -> Outcome {
     let (results, result) = AsyncStream.makeStream(of: Outcome.self)
+    let scope = ProcessScope()
     let work = Task {
       do {
-        try await check.run(solution)
+        try await ProcessScope.$current.withValue(scope) { try await check.run(solution) }
         result.yield(outcome(check, nil))
       } catch {
         result.yield(outcome(check, error))
@@ -76,6 +77,7 @@ enum Grader {
     result.finish()
     timer.cancel()
     work.cancel()
+    scope.stopAll()  // what a check that ran out of time left running, or leaked
     return decided
   }
 
