@@ -34,7 +34,7 @@ FLAVORS := c $(filter-out c,$(shell $(INVENTORY) --print flavors | tr ' ' '\n' |
 # A C-only session (SERVER=c CLIENT=c) builds no Swift at all.
 EXAMPLE_BUILD := $(if $(filter-out c,$(SERVER) $(CLIENT)),build,build-c)
 
-.PHONY: help build build-c build-swift demo test check-c listings line-counts bench clean lab grade grade-all \
+.PHONY: help build build-c build-swift demo test soak check-c listings line-counts bench clean lab grade grade-all \
   $(EXAMPLES) $(VARIANT_SERVERS) \
   $(addprefix trace-,$(EXAMPLES))
 
@@ -62,6 +62,7 @@ help:
 	@echo
 	@echo "  make trace-<example>  the C and Swift programs' network system calls, side by side"
 	@echo "  make bench            every echo server's round trips and throughput, one table"
+	@echo "  make soak             make test 20 times over (SOAK_RUNS=N), failing tests by name"
 	@echo "  make check-c          compile every C program: -Wall -Wextra clean, the lecture's without errors"
 	@echo "  make listings         refresh the code listings in lectures/*.md"
 	@echo "  make line-counts      refresh README.md's table of lines per program and flavor"
@@ -136,6 +137,10 @@ grade-all:
 	@echo "building the kit's programs to grade against (minutes the first time, then seconds)"
 	@$(SWIFTPM) >/dev/null || $(SWIFTPM)
 	@"$$($(SWIFT) build --show-bin-path)/kit-grade" "$(LAB)" --submissions "$(SUBMISSIONS)" --out "$(GRADES)"
+
+# Not in make test: it is make test, many times, to find what fails only sometimes.
+soak:
+	scripts/soak
 
 listings:
 	scripts/listings
