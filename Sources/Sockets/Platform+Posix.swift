@@ -110,6 +110,25 @@ enum Posix {
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)))
   }
 
+  /// `setsockopt(2)`, TCP keepalive: the three settings in seconds and probes, then
+  /// SO_KEEPALIVE on. Darwin names the idle time TCP_KEEPALIVE.
+  static func systemSetsockoptKeepAlive(
+    _ fd: Int32, idle: Int32, interval: Int32, count: Int32
+  ) -> Result<Int32, Errno> {
+    #if canImport(Darwin)
+      let idleOption = TCP_KEEPALIVE
+    #else
+      let idleOption = TCP_KEEPIDLE
+    #endif
+    let size = socklen_t(MemoryLayout<Int32>.size)
+    let tcp = Int32(IPPROTO_TCP)
+    var (idle, interval, count, on) = (idle, interval, count, Int32(1))
+    return checked(setsockopt(fd, tcp, idleOption, &idle, size))
+      .flatMap { _ in checked(setsockopt(fd, tcp, TCP_KEEPINTVL, &interval, size)) }
+      .flatMap { _ in checked(setsockopt(fd, tcp, TCP_KEEPCNT, &count, size)) }
+      .flatMap { _ in checked(setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, size)) }
+  }
+
   /// `fcntl(2)`, F_GETFL: whether O_NONBLOCK is set.
   static func systemFcntlGetNonBlocking(_ fd: Int32) -> Result<Bool, Errno> {
     checked(fcntl(fd, F_GETFL)).map { $0 & O_NONBLOCK != 0 }

@@ -130,6 +130,18 @@ public final class Socket: Sendable {
     try Posix.systemShutdown(descriptor, direction).orThrow("shutdown")
   }
 
+  /// Turns TCP keepalive on for this connection: once it has been silent for `idle`, the
+  /// kernel sends a probe every `interval`, and when `count` of them go unanswered it
+  /// fails the connection, so the next receive or send throws ETIMEDOUT. That is how a
+  /// peer that vanished without a word (its machine off, its network gone) is noticed.
+  /// The kernel counts whole seconds: a fraction is rounded up.
+  public func enableKeepAlive(idle: Duration, interval: Duration, count: Int) throws(SocketError) {
+    try Posix.systemSetsockoptKeepAlive(
+      descriptor, idle: wholeSeconds(idle), interval: wholeSeconds(interval),
+      count: Int32(clamping: count)
+    ).orThrow("setsockopt")
+  }
+
   /// The address this socket is bound to (getsockname). After `listen(port: 0)`, its
   /// `port` is the one the kernel picked.
   public var localAddress: SocketAddress {
@@ -144,6 +156,12 @@ public final class Socket: Sendable {
       SocketAddress(try Posix.systemGetpeername(descriptor).orThrow("getpeername"))
     }
   }
+}
+
+/// `duration` in whole seconds, rounded up, for the options the kernel counts in seconds.
+private func wholeSeconds(_ duration: Duration) -> Int32 {
+  let (seconds, attoseconds) = duration.components
+  return Int32(clamping: attoseconds > 0 ? seconds + 1 : seconds)
 }
 
 /// A socket is equal only to itself, so that a program can keep what it knows about each

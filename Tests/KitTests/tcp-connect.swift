@@ -169,18 +169,29 @@ struct TcpConnectTests {
 }
 
 /// A host of the test's own: a network namespace joined to this one by a veth pair,
-/// whose two ends hold the only addresses of a /30 in 10.77.0.0/16. The route to it
-/// leads into the namespace and nowhere else, so nothing sent there leaves the machine.
+/// whose two ends hold the only addresses of a /30 in 10.77.0.0/16 (or another /16 that
+/// a test names for itself). The route to it leads into the namespace and nowhere
+/// else, so nothing sent there leaves the machine.
 struct IsolatedHost {
   let namespace: String
   /// The namespace's end of the pair: the host to connect to.
   let address: String
+  /// This end of the pair: where a program in the namespace reaches the test's machine.
+  let hostAddress: String
+  /// The pair's ends, outside and inside the namespace.
+  private let outside: String
+  private let inside: String
   private let ip: String
   private let nft: String
 
   /// Creates the host, runs `body`, and removes the namespace and the veth pair however
-  /// `body` ends.
-  static func with<T: Sendable>(_ body: (IsolatedHost) async throws -> T) async throws -> T {
+  /// `body` ends. A test of its own passes its own `name` (the namespaces' prefix),
+  /// `network` (the second number of the /16) and `tag` (the pairs' prefix), so its
+  /// namespaces, subnets and links never clash with another test's.
+  static func with<T: Sendable>(
+    name: String = "kit-connect", network: Int = 77, tag: String = "kc",
+    _ body: (IsolatedHost) async throws -> T
+  ) async throws -> T {
     let ip = try Tools.require("ip", package: "iproute2")
     let nft = try Tools.require("nft", package: "nftables")
     // The namespace is named after its subnet, and `ip netns add` fails on a name that
@@ -188,9 +199,12 @@ struct IsolatedHost {
     var taken: [String] = []
     while taken.count < 20 {
       let (third, fourth) = (Int.random(in: 0...255), 4 * Int.random(in: 0...63))
+      let suffix = String(format: "%04x", third << 8 | fourth)
       let host = IsolatedHost(
-        namespace: "kit-connect-\(third)-\(fourth)", address: "10.77.\(third).\(fourth + 2)",
-        ip: ip, nft: nft)
+        namespace: "\(name)-\(third)-\(fourth)",
+        address: "10.\(network).\(third).\(fourth + 2)",
+        hostAddress: "10.\(network).\(third).\(fourth + 1)",
+        outside: "\(tag)\(suffix)h", inside: "\(tag)\(suffix)n", ip: ip, nft: nft)
       do {
         try await run([ip, "netns", "add", host.namespace])
       } catch let error where "\(error)".contains("File exists") {
@@ -198,9 +212,7 @@ struct IsolatedHost {
         continue
       }
       do {
-        try await host.join(
-          hostEnd: "10.77.\(third).\(fourth + 1)/30",
-          suffix: String(format: "%04x", third << 8 | fourth))
+        try await host.join()
         let result = try await body(host)
         try await host.remove()
         return result
@@ -214,12 +226,11 @@ struct IsolatedHost {
 
   /// The veth pair, its addresses, both ends up; then a check that the kernel routes
   /// `address` into the pair, before anything is sent there.
-  private func join(hostEnd: String, suffix: String) async throws {
-    let (outside, inside) = ("kc\(suffix)h", "kc\(suffix)n")  // at most 15 characters
-    try await Self.run([
+  private func join() async throws {
+    try await Self.run([  // the names: at most 15 characters
       ip, "link", "add", outside, "type", "veth", "peer", "name", inside, "netns", namespace,
     ])
-    try await Self.run([ip, "address", "add", hostEnd, "dev", outside])
+    try await Self.run([ip, "address", "add", "\(hostAddress)/30", "dev", outside])
     try await Self.run([ip, "link", "set", outside, "up"])
     try await Self.run([ip, "-n", namespace, "address", "add", "\(address)/30", "dev", inside])
     try await Self.run([ip, "-n", namespace, "link", "set", inside, "up"])
@@ -243,7 +254,19 @@ struct IsolatedHost {
     try await Self.run([ip, "netns", "exec", namespace, nft, "-f", "-"], input: rules)
   }
 
-  /// Deleting the namespace deletes its end of the pair, and with it the other end.
+  /// Starts `command` inside the namespace.
+  func start(_ command: [String]) throws -> Running {
+    try Running(command: [ip, "netns", "exec", namespace] + command, label: command[0])
+  }
+
+  /// Takes the namespace's end of the pair down, as if its cable were pulled: from then
+  /// on nothing goes in or out, and nothing inside can say so.
+  func takeLinkDown() async throws {
+    try await Self.run([ip, "-n", namespace, "link", "set", inside, "down"])
+  }
+
+  /// Deleting the namespace deletes its end of the pair, and with it the other end
+  /// (once nothing inside holds the namespace: end what `start` started first).
   func remove() async throws {
     try await Self.run([ip, "netns", "delete", namespace])
   }

@@ -66,6 +66,20 @@ struct StreamTests {
     #expect(try client.receive(upTo: 10, timeout: patience) == Array("ok".utf8))
   }
 
+  @Test func keepAliveReachesTheKernelInWholeSeconds() throws {
+    let (client, _) = try connectedPair()
+    #expect(keepAliveSettings(of: client)[0] == 0)  // off until asked for
+    try client.enableKeepAlive(idle: .seconds(30), interval: .milliseconds(1500), count: 4)
+    #expect(keepAliveSettings(of: client) == [1, 30, 2, 4])
+  }
+
+  @Test func keepAliveOutsideTheKernelsLimitsIsRefused() throws {
+    let (client, _) = try connectedPair()
+    #expect(throws: SocketError.system(call: "setsockopt", errno: Code.invalidArgument)) {
+      try client.enableKeepAlive(idle: .seconds(1), interval: .seconds(1), count: 0)
+    }
+  }
+
   @Test func receiveUpToReturnsEmptyAtEndOfFile() throws {
     let (client, server) = try connectedPair()
     client.close()

@@ -102,6 +102,24 @@ func connectedPair(host: String = "127.0.0.1") throws -> (client: Socket, server
   return (client, server)
 }
 
+/// What the kernel holds for a socket's keepalive: SO_KEEPALIVE (1: on), then idle and
+/// interval in seconds and the count of probes; -1 for one it would not tell.
+func keepAliveSettings(of socket: Socket) -> [Int32] {
+  #if canImport(Darwin)
+    let idle = TCP_KEEPALIVE
+  #else
+    let idle = TCP_KEEPIDLE
+  #endif
+  return [
+    (SOL_SOCKET, SO_KEEPALIVE), (Int32(IPPROTO_TCP), idle),
+    (Int32(IPPROTO_TCP), TCP_KEEPINTVL), (Int32(IPPROTO_TCP), TCP_KEEPCNT),
+  ].map { level, name in
+    var value: Int32 = -1
+    var size = socklen_t(MemoryLayout<Int32>.size)
+    return getsockopt(socket.descriptor, level, name, &value, &size) == 0 ? value : -1
+  }
+}
+
 /// A path no other test uses, short enough for sun_path.
 func temporarySocketPath() -> String {
   "/tmp/sockets-\(getpid())-\(UUID().uuidString.prefix(8)).sock"
