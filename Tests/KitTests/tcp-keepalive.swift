@@ -111,8 +111,12 @@ struct TcpKeepaliveTests {
     .enabled(if: getuid() == 0, "needs root to create a network namespace"), arguments: servers)
   func unnoticed(server: String) async throws {
     try await withVanishingClient(server: server, arguments: ["off"]) { running, transcript in
-      // allowed: observing that nothing happens for 8 s, twice what keepalive would take
-      try await Task.sleep(for: Self.noticedWithin * 2)
+      // Twice what keepalive would take: any change to its output (a "lost" line, an
+      // exit) ends the wait at once and fails the test; only the silence lasts 8 s.
+      let changed = try? await running.wait(for: "a change", within: Self.noticedWithin * 2) {
+        $0.stdoutText != transcript || $0.termination != nil
+      }
+      #expect(changed == nil, "it noticed: \(changed?.stdoutText ?? "")")
       #expect(running.output.stdoutText == transcript)
       #expect(running.output.termination == nil)
     }
