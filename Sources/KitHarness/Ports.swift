@@ -44,7 +44,12 @@ package enum Ports {
         defer { next.port += 1 }
         return next.port
       }
-      let sockets = [bindSocket(port, .tcp), bindSocket(port, .udp)]
+      // Its byte-swapped twin must be free too, and below the ephemeral range: a server
+      // that forgets htons binds that one, and the grader tells the mistake apart from
+      // a taken port only if nothing else holds it.
+      let swapped = port.byteSwapped
+      guard (1024..<32768).contains(swapped) else { continue }
+      let sockets = [port, swapped].flatMap { [bindSocket($0, .tcp), bindSocket($0, .udp)] }
       sockets.compactMap { $0 }.forEach { close($0) }
       if !sockets.contains(nil) { return port }
     }
