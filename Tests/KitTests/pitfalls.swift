@@ -15,6 +15,7 @@ struct PitfallTests {
   struct Pair {
     let mistake: Program
     let fix: Program
+    let folder: URL
   }
 
   static func build(_ name: String) async throws -> Pair {
@@ -36,17 +37,19 @@ struct PitfallTests {
       try #require(output.termination == .exit(0), "cc \(name).c: \(output.stderrText)")
       built.append(program)
     }
-    return Pair(mistake: built[0], fix: built[1])
+    return Pair(mistake: built[0], fix: built[1], folder: folder)
   }
 
   @Test("byte-order: without htons the server listens on the byte-swapped port")
   func byteOrder() async throws {
     let pitfall = try await Self.build("byte-order")
+    defer { try? FileManager.default.removeItem(at: pitfall.folder) }
     let port = Ports.reserve()  // its byte-swapped twin is free too: the harness sees to it
     let environment = ["KIT_PORT": "\(port)"]
     let mistake = try await Running(pitfall.mistake, environment: environment).finish()
     #expect(
-      mistake.stdoutText == "server: asked for port \(port), listening on port \(port.byteSwapped)\n")
+      mistake.stdoutText
+        == "server: asked for port \(port), listening on port \(port.byteSwapped)\n")
     #expect(mistake.stderrText.contains("connect to the port it was told: Connection refused"))
     let fix = try await Running(pitfall.fix, environment: environment).finish()
     #expect(
@@ -58,6 +61,7 @@ struct PitfallTests {
   @Test("short-read: one recv returns the first byte; a loop to the newline gets the message")
   func shortRead() async throws {
     let pitfall = try await Self.build("short-read")
+    defer { try? FileManager.default.removeItem(at: pitfall.folder) }
     let mistake = try await Running(pitfall.mistake).finish()
     #expect(mistake.stdoutText == "server: 1 recv call, message: h\n")
     let fix = try await Running(pitfall.fix).finish()
@@ -67,17 +71,20 @@ struct PitfallTests {
   @Test("address-in-use: a restart fails in TIME_WAIT, and binds with SO_REUSEADDR")
   func addressInUse() async throws {
     let pitfall = try await Self.build("address-in-use")
+    defer { try? FileManager.default.removeItem(at: pitfall.folder) }
     let mistake = try await Running(pitfall.mistake).finish()
     #expect(mistake.stderrText == "server: bind: Address already in use\n")
     #expect(mistake.termination == .exit(1))
     let fix = try await Running(pitfall.fix).finish()
-    #expect(fix.stdoutText.hasSuffix("server: restarted on port \(Self.port(in: fix.stdoutText))\n"))
+    #expect(
+      fix.stdoutText.hasSuffix("server: restarted on port \(Self.port(in: fix.stdoutText))\n"))
     #expect(fix.termination == .exit(0))
   }
 
   @Test("no-timeout: recv waits forever on a silent peer; SO_RCVTIMEO gives up")
   func noTimeout() async throws {
     let pitfall = try await Self.build("no-timeout")
+    defer { try? FileManager.default.removeItem(at: pitfall.folder) }
     let mistake = try Running(pitfall.mistake)
     try await mistake.waitForStdout("client: connected, waiting for the server's answer\n")
     // Longer than the fix's 2 s timeout, and the mistake must still be waiting
@@ -92,6 +99,7 @@ struct PitfallTests {
   @Test("sigpipe: a write to a reset connection kills the server; ignored, it is an error")
   func sigpipe() async throws {
     let pitfall = try await Self.build("sigpipe")
+    defer { try? FileManager.default.removeItem(at: pitfall.folder) }
     let mistake = try await Running(pitfall.mistake).finish()
     #expect(mistake.termination == .signal(SIGPIPE))
     #expect(mistake.stdoutText == "client: closed its socket\nserver: write 1 sent 6 bytes\n")
@@ -104,6 +112,7 @@ struct PitfallTests {
   @Test("udp-unreachable: only a connected UDP socket hears ECONNREFUSED")
   func udpUnreachable() async throws {
     let pitfall = try await Self.build("udp-unreachable")
+    defer { try? FileManager.default.removeItem(at: pitfall.folder) }
     let mistake = try await Running(pitfall.mistake).finish()
     #expect(mistake.stdoutText.hasSuffix("client: no answer and no error in 2 s\n"))
     let fix = try await Running(pitfall.fix).finish()
@@ -113,6 +122,7 @@ struct PitfallTests {
   @Test("select-limit: FD_SET past FD_SETSIZE aborts under _FORTIFY_SOURCE; poll works")
   func selectLimit() async throws {
     let pitfall = try await Self.build("select-limit")
+    defer { try? FileManager.default.removeItem(at: pitfall.folder) }
     let mistake = try await Running(pitfall.mistake).finish()
     #expect(mistake.termination == .signal(SIGABRT), "\(mistake.stderrText)")
     let fix = try await Running(pitfall.fix).finish()
