@@ -169,7 +169,7 @@ final class LineClient: Sendable {
   let localPort: UInt16
   private let pending = Mutex<[UInt8]>([])
 
-  private init(_ connection: RawConnection) {
+  init(_ connection: RawConnection) {
     self.connection = connection
     var address = sockaddr_in()
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
