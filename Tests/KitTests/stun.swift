@@ -116,6 +116,37 @@ struct StunTests {
     #expect(output.termination == .exit(1))
   }
 
+  @Test("the swift twin makes the C program's calls, getrandom to recvfrom")
+  func sameCalls() async throws {
+    let strace = try Tools.require("strace", package: "strace")
+    var calls: [String: [String]] = [:]
+    for flavor in ["c", "swift"] {
+      let fake = try DatagramPeer()
+      let log = FileManager.default.temporaryDirectory
+        .appendingPathComponent("kit-\(fake.port)-\(flavor)-stun.strace").path
+      defer { try? FileManager.default.removeItem(atPath: log) }
+      let traced = try Running(
+        Program(flavor: flavor, name: "stun-client"), arguments: ["127.0.0.1", "\(fake.port)"],
+        wrapper: [strace, "-f", "-qq", "-e", "trace=%network,getrandom,poll", "-o", log])
+      try await onThread {
+        let (request, from) = try fake.receiveWithSender(within: .seconds(10))
+        let id = Array(request[8..<20])
+        fake.send(
+          Stun.message(0x0101, id: id, [Stun.xorAddress([192, 0, 2, 1], port: 4000, id: id)]),
+          to: from)
+      }
+      let output = try await traced.finish()
+      #expect(output.stdoutText == "XOR-MAPPED-ADDRESS 192.0.2.1:4000\n", "\(flavor)")
+      // From the socket on: before it, the C library and the Swift runtime call
+      // getrandom for their own ends (malloc's, hashing seeds), differently.
+      calls[flavor] = Array(try SystemCallTests.calls(in: log).drop { !$0.hasPrefix("socket") })
+    }
+    let names = calls["c"]?.map { $0.prefix { $0 != " " } }
+    #expect(
+      names == ["socket", "getrandom", "sendto", "poll", "recvfrom"], "\(calls["c"] ?? [])")
+    #expect(calls["swift"] == calls["c"])
+  }
+
   // MARK: - The fake server's answers
 
   /// One hostile case: what the fake server sends back (given the request), and what
