@@ -3,7 +3,8 @@
 // long-term credentials) and checking answers byte by byte before they are believed.
 #if canImport(Glibc)
   @preconcurrency import Glibc
-  @preconcurrency import CCrypto  // getrandom, and libcrypto's MD5 and HMAC-SHA1
+  @preconcurrency import CCrypto  // libcrypto's MD5 and HMAC-SHA1
+  import CShims  // getrandom: sys/random.h is not in Glibc's module map
 #else
   #error("The swift flavor calls Glibc line by line; swift-sockets is the portable one.")
 #endif

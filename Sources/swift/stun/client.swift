@@ -4,7 +4,7 @@
 // anything in it is believed. It prints one line: XOR-MAPPED-ADDRESS ip:port.
 #if canImport(Glibc)
   @preconcurrency import Glibc
-  @preconcurrency import CCrypto  // getrandom: sys/random.h is not in Glibc's module map
+  import CShims  // getrandom: sys/random.h is not in Glibc's module map
 #else
   #error("The swift flavor calls Glibc line by line; swift-sockets is the portable one.")
 #endif
