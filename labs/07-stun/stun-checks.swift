@@ -215,10 +215,14 @@ enum Stun {
       let port = UInt16(printed.dropFirst(prefix.count).dropLast()), port >= 1024,
       port != server.port, output.termination == .exit(0)
     else {
+      // 127.0.0.1 XORed with the cookie: the address printed as it travels
+      let travelling = printed.contains("94.18.164.67:")
       throw CheckFailed(
         """
         coturn saw your client at 127.0.0.1 (its own port); your client should print that, \
-        as "\(prefix)PORT", and exit 0. It ended with \
+        as "\(prefix)PORT", and exit 0.\(travelling
+          ? " You printed the address as it travels (94.18.164.67 is 127.0.0.1 XOR 0x2112A442): XOR it back."
+          : "") It ended with \
         \(output.termination.map { "\($0)" } ?? "nothing"). Its stdout:
         \(shown(printed))
           its stderr:
