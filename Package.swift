@@ -16,7 +16,8 @@ let libraryDependencies: [String: [String]] = [
   "Sockets": ["CShims"],
   "EchoLoop": ["Sockets"],
   "swift": ["CShims"],
-  "swift-sockets": ["Sockets", "KitOptions", "CShims", "EchoLoop"],
+  "Stun": ["CCrypto", "Sockets"],
+  "swift-sockets": ["Sockets", "KitOptions", "CShims", "EchoLoop", "Stun"],
 ]
 
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
