@@ -107,6 +107,7 @@ final class Rendezvous {
     case .bytes(let count) where !client.finished:
       client.input += buffer[..<count]
       while !client.finished, let newline = client.input.firstIndex(of: UInt8(ascii: "\n")) {
+        guard newline < maxLine else { return refuse(client, "line too long") }
         let line = String(decoding: client.input[..<newline], as: UTF8.self)
         client.input.removeSubrange(...newline)
         handle(line, from: client)
