@@ -181,12 +181,14 @@ struct SwiftSocketsNATTests {
     }
   }
 
-  /// Waits for both peers to end, stopping both if either does not within `limit`.
+  /// Waits for the peers to end, stopping them all if one does not within `limit`.
   static func finish(_ peers: [Running], within limit: Duration = .seconds(30)) async throws
     -> [Output]
   {
     do {
-      return [try await peers[0].finish(within: limit), try await peers[1].finish(within: limit)]
+      var outputs: [Output] = []
+      for peer in peers { outputs.append(try await peer.finish(within: limit)) }
+      return outputs
     } catch {
       for peer in peers { _ = try? await peer.stop() }
       throw error
@@ -211,6 +213,27 @@ struct SwiftSocketsNATTests {
         let mapped = outputs.map { $0.stdoutText.prefix { $0 != "\n" }.dropFirst("mapped ".count) }
         #expect(outputs[0].stdoutText.contains("\npeer bob \(mapped[1])\n"))
         #expect(outputs[1].stdoutText.contains("\npeer alice \(mapped[0])\n"))
+      }
+    }
+  }
+
+  @Test("a partner that never registers: the 20 s deadline, then one clear line")
+  func deadline() async throws {
+    try await Coturn.with { coturn in
+      try await Self.withRendezvous { server, port in
+        let started = ContinuousClock.now
+        let alone = try Running(
+          Self.peer, arguments: ["carol", "dave", "127.0.0.1:\(port)", "127.0.0.1:\(coturn.port)"])
+        let output = try await Self.finish([alone])[0]
+        let took = ContinuousClock.now - started
+        #expect(output.stdoutText.wholeMatch(of: /mapped 127\.0\.0\.1:[0-9]+\n/) != nil)
+        #expect(
+          output.stderrText
+            == "p2p-peer: PEER dave from the rendezvous server did not happen in 20 s\n")
+        #expect(output.termination == .exit(1))
+        #expect(took >= .seconds(20) && took < .seconds(25), "\(took)")
+        try await server.waitForStdout(
+          "listening on port \(port)\ncarol registered (waiting for dave)\ncarol left\n")
       }
     }
   }
