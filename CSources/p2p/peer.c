@@ -242,13 +242,14 @@ static int receive_from_peer(int relayed, long long until) {
 }
 
 /* Sends our hello every 200 ms until the peer's hello comes, then answers its
- * datagrams for a second (it may have missed ours), and ends the program. */
+ * datagrams for a second (it may have missed ours), at most one answer per 200 ms:
+ * the peer lingers too, and two peers answering every hello would flood each other. */
 static void exchange(int relayed, int seen) {
     const struct sockaddr_in *to = relayed ? &peer_relay : &peer_mapped;
     char hello[64], waiting_for[80];
     snprintf(hello, sizeof(hello), "hello from %s", name);
     snprintf(waiting_for, sizeof(waiting_for), "%s's hello", peer);
-    long long next_send = now_ms(), linger_end = 0;
+    long long next_send = now_ms(), linger_end = 0, next_answer = 0;
     while (1) {
         if (seen == 'h' && linger_end == 0) {
             printf("%s: from %s: hello from %s\n", relayed ? "relayed" : "direct", peer, peer);
@@ -258,8 +259,10 @@ static void exchange(int relayed, int seen) {
             sendto(sock, hello, strlen(hello), 0, (struct sockaddr *)to, sizeof(*to));
             next_send = now_ms() + PROBE_EVERY_MS;
         }
-        if (linger_end != 0 && seen) /* one hello for each of its datagrams */
+        if (linger_end != 0 && seen && now_ms() >= next_answer) {
             sendto(sock, hello, strlen(hello), 0, (struct sockaddr *)to, sizeof(*to));
+            next_answer = now_ms() + PROBE_EVERY_MS;
+        }
         if (linger_end != 0 && now_ms() >= linger_end)
             exit(EXIT_SUCCESS);
         if (linger_end == 0)

@@ -124,7 +124,9 @@ final class Session {
 
   /// Sends hellos to `address` until the peer's hello arrives (`heard` picks the peer's
   /// messages out of what arrives; `already` is one that came first), prints it, then
-  /// for 1 s answers each of its probes and hellos: ours may have been lost.
+  /// for 1 s answers its probes and hellos, ours may have been lost: at most one answer
+  /// per 200 ms, since the peer lingers too and two peers answering every hello would
+  /// flood each other.
   func greet(
     _ address: SocketAddress, already: String? = nil, path: String,
     _ heard: ([UInt8], SocketAddress) -> String?
@@ -139,9 +141,11 @@ final class Session {
     guard let message else { throw failure("hello from \(peer) (\(path)) did not happen in 20 s") }
     print("\(path): from \(peer): \(message)")
     let answering = ContinuousClock.now + .seconds(1)
+    var nextAnswer = ContinuousClock.now
     while let (bytes, sender) = try receive(until: answering) {
-      if let text = heard(bytes, sender), isProbeOrHello(text) {
+      if let text = heard(bytes, sender), isProbeOrHello(text), ContinuousClock.now >= nextAnswer {
         try socket.send(hello, to: address)
+        nextAnswer = .now + .milliseconds(200)
       }
     }
   }

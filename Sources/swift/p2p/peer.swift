@@ -266,13 +266,15 @@ func receive_from_peer(_ relayed: Bool, _ until: Int64) -> Character? {
 }
 
 // Sends our hello every 200 ms until the peer's hello comes, then answers its
-// datagrams for a second (it may have missed ours), and ends the program.
+// datagrams for a second (it may have missed ours), at most one answer per 200 ms:
+// the peer lingers too, and two peers answering every hello would flood each other.
 func exchange(_ relayed: Bool, _ first: Character?) -> Never {
   let to = relayed ? peer_relay : peer_mapped
   let hello = Array("hello from \(name)".utf8)
   let waiting_for = "\(peer)'s hello"
   var next_send = now_ms()
   var linger_end: Int64 = 0
+  var next_answer: Int64 = 0
   var seen = first
   while true {
     if seen == "h" && linger_end == 0 {
@@ -283,8 +285,9 @@ func exchange(_ relayed: Bool, _ first: Character?) -> Never {
       _ = send_to(hello, hello.count, to)
       next_send = now_ms() + PROBE_EVERY_MS
     }
-    if linger_end != 0 && seen != nil {  // one hello for each of its datagrams
+    if linger_end != 0 && seen != nil && now_ms() >= next_answer {
       _ = send_to(hello, hello.count, to)
+      next_answer = now_ms() + PROBE_EVERY_MS
     }
     if linger_end != 0 && now_ms() >= linger_end {
       exit(EXIT_SUCCESS)
