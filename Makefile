@@ -13,6 +13,12 @@ CLIENT ?= swift
 INPUT ?= hello from the kit
 export SERVER CLIENT INPUT
 
+# make nat-lab (scripts/nat-lab): the NATs' kind and the two peers' flavors; the
+# rendezvous server's flavor is SERVER's.
+MODE ?= cone
+A ?= c
+B ?= c
+
 # Labs (labs/README.md): which lab, the starter's language, what to grade, where to
 # write Gradescope's results.json, and a class's submissions with where their grades go.
 LAB ?=
@@ -35,7 +41,7 @@ FLAVORS := c $(filter-out c,$(shell $(INVENTORY) --print flavors | tr ' ' '\n' |
 # A C-only session (SERVER=c CLIENT=c) builds no Swift at all.
 EXAMPLE_BUILD := $(if $(filter-out c,$(SERVER) $(CLIENT)),build,build-c)
 
-.PHONY: help build build-c build-swift demo test soak check-c listings line-counts bench clean lab grade grade-all \
+.PHONY: help build build-c build-swift demo test soak check-c listings line-counts bench clean lab grade grade-all nat-lab \
   $(EXAMPLES) $(VARIANT_SERVERS) \
   $(addprefix trace-,$(EXAMPLES)) $(addprefix pitfall-,$(PITFALLS))
 
@@ -64,6 +70,9 @@ help:
 	@echo "Pitfalls (lectures/pitfalls.md): each shows the mistake going wrong, then its fix:"
 	@$(foreach p,$(PITFALLS),echo "  make pitfall-$p";)
 	@echo
+	@echo "  make nat-lab          two peers behind real Linux NATs meet: STUN, hole punching, or a TURN relay"
+	@echo "                        MODE=cone|symmetric A=<flavor> B=<flavor> (now MODE=$(MODE) A=$(A) B=$(B));"
+	@echo "                        root (or user namespaces); a capture and events.json (lectures/nat-traversal.md)"
 	@echo "  make trace-<example>  the C and Swift programs' network system calls, side by side"
 	@echo "  make bench            every echo server's round trips and throughput, one table"
 	@echo "  make soak             make test 20 times over (SOAK_RUNS=N), failing tests by name"
@@ -101,6 +110,10 @@ $(EXAMPLES) $(VARIANT_SERVERS): $(EXAMPLE_BUILD)
 
 demo: build
 	@for example in $(EXAMPLES); do scripts/run-example $$example || exit 1; echo; done
+
+# With every flavor c, only cc runs: no Swift is built, as in a C-only example session.
+nat-lab: $(if $(filter-out c,$(A) $(B) $(SERVER)),build,build-c)
+	@scripts/nat-lab --mode "$(MODE)" --a "$(A)" --b "$(B)" --server "$(SERVER)"
 
 $(addprefix trace-,$(EXAMPLES)): trace-%: build
 	@scripts/trace-example $*
