@@ -15,7 +15,8 @@ extension Browser {
     let profile = FileManager.default.temporaryDirectory
       .appendingPathComponent("kit-chromium-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: profile) }
-    let budget = virtualTime.components.seconds * 1000
+    let budget =
+      virtualTime.components.seconds * 1000
       + virtualTime.components.attoseconds / 1_000_000_000_000_000
     let browser = try Running(
       command: [

@@ -62,7 +62,9 @@ struct DiagramTests {
     let hashes = ["before", "selected", "nonBlocking", "states"].map {
       (result[$0] as? [String: Any])?["hash"] as? String
     }
-    #expect(Set(hashes.compactMap { $0 }).count == 4, "a click or toggle left the canvas as it was: \(hashes)")
+    #expect(
+      Set(hashes.compactMap { $0 }).count == 4,
+      "a click or toggle left the canvas as it was: \(hashes)")
     let variants = result["nonBlockingItems"] as? [String] ?? []
     #expect(variants.contains("fcntl O_NONBLOCK") && variants.contains("poll POLLIN"))
   }
@@ -105,14 +107,16 @@ struct DiagramTests {
     #expect((result["afterReset"] as? [String: Any])?["step"] as? Int == 0)
     let played = try #require(result["played"] as? [String: Any])
     #expect(played["mode"] as? String == "symmetric")
-    #expect(played["step"] as? Int == played["steps"] as? Int, "Play did not reach the end: \(played)")
+    #expect(
+      played["step"] as? Int == played["steps"] as? Int, "Play did not reach the end: \(played)")
     #expect(played["path"] as? String == "relayed")
     let cone = try #require(result["cone"] as? [String: Any])
     #expect(cone["mode"] as? String == "cone" && cone["path"] as? String == "direct")
     let hashes = ["start", "stepped", "noSignaling", "bandwidth", "relayed"].map {
       (result[$0] as? [String: Any])?["hash"] as? String
     }
-    #expect(Set(hashes.compactMap { $0 }).count == 5, "a control left the canvas as it was: \(hashes)")
+    #expect(
+      Set(hashes.compactMap { $0 }).count == 5, "a control left the canvas as it was: \(hashes)")
   }
 
   @Test("NAT traversal replays an events.json: its mappings, lines and path")
@@ -171,7 +175,9 @@ struct DiagramTests {
     #expect(hashes[0] != nil && hashes[0] != hashes[1], "the replay drew nothing new")
   }
 
-  @Test("both lay out 360 px wide without horizontal overflow", arguments: ["socket-lifecycle/", "nat-traversal/"])
+  @Test(
+    "both lay out 360 px wide without horizontal overflow",
+    arguments: ["socket-lifecycle/", "nat-traversal/"])
   func narrow(page: String) async throws {
     let result = try await drive(
       page: page, width: 360,
