@@ -218,7 +218,7 @@ struct DiagramTests {
       .write(to: site.appendingPathComponent("driver.html"))
     let port = Ports.reserve()
     let server = Program(flavor: "c", name: "http-server")
-    return try await Running.withServer(server, port: port, arguments: [site.path]) { _ in
+    let json = try await Running.withServer(server, port: port, arguments: [site.path]) { _ in
       let output = try await Browser.dumpDOM(
         "http://127.0.0.1:\(port)/driver.html", width: width, height: 1200,
         virtualTime: virtualTime)
@@ -232,18 +232,19 @@ struct DiagramTests {
             \(output.stderrText.suffix(1500))
             """)
       }
-      let json = String(dom[start.upperBound..<end.lowerBound])
+      // The DOM escapes the text it prints: undo that, &amp; last
+      return String(dom[start.upperBound..<end.lowerBound])
         .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&lt;", with: "<")
         .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
-      let object = try JSONSerialization.jsonObject(with: Data(json.utf8))
-      guard let result = object as? [String: Any] else {
-        throw HarnessError(description: "the driver's result is not an object: \(json)")
-      }
-      if let failure = result["failure"] as? String {
-        throw HarnessError(description: "the driver failed on \(page): \(failure)")
-      }
-      return result
     }
+    let object = try JSONSerialization.jsonObject(with: Data(json.utf8))
+    guard let result = object as? [String: Any] else {
+      throw HarnessError(description: "the driver's result is not an object: \(json)")
+    }
+    if let failure = result["failure"] as? String {
+      throw HarnessError(description: "the driver failed on \(page): \(failure)")
+    }
+    return result
   }
 
   /// The driver: a frame `width` px wide, helpers for the actions, the result as JSON.
