@@ -41,7 +41,7 @@ FLAVORS := c $(filter-out c,$(shell $(INVENTORY) --print flavors | tr ' ' '\n' |
 # A C-only session (SERVER=c CLIENT=c) builds no Swift at all.
 EXAMPLE_BUILD := $(if $(filter-out c,$(SERVER) $(CLIENT)),build,build-c)
 
-.PHONY: help build build-c build-swift demo test soak check-c listings line-counts bench clean lab grade grade-all nat-lab \
+.PHONY: help build build-c build-swift demo test soak check-c listings line-counts diagrams diagram-data bench clean lab grade grade-all nat-lab \
   $(EXAMPLES) $(VARIANT_SERVERS) \
   $(addprefix trace-,$(EXAMPLES)) $(addprefix pitfall-,$(PITFALLS))
 
@@ -79,6 +79,8 @@ help:
 	@echo "  make check-c          compile every C program: -Wall -Wextra clean, the lecture's without errors"
 	@echo "  make listings         refresh the code listings in lectures/*.md"
 	@echo "  make line-counts      refresh README.md's table of lines per program and flavor"
+	@echo "  make diagrams         serve the interactive diagrams (diagrams/README.md); NAT_RUN=dir replays a nat-lab run"
+	@echo "  make diagram-data     refresh the socket-lifecycle diagram's data from strace of the programs"
 	@echo "  make clean            remove bin/ and .build/"
 
 build: build-c build-swift
@@ -167,6 +169,14 @@ listings:
 
 line-counts:
 	scripts/line-counts
+
+# The diagrams (diagrams/README.md): p5.js fetched once, served by the kit's own server.
+diagrams: bin/c/http-server
+	@scripts/fetch-p5
+	@scripts/serve-diagrams
+
+diagram-data: build-c
+	scripts/diagram-data
 
 # Not a test: speed is measured here and compared with goals, never asserted in a test.
 bench:
