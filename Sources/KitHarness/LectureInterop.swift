@@ -1,0 +1,111 @@
+// What happens when the lectures' programs of different languages meet. Most pairs
+// talk: each program prints its own lines, as it would with a partner in its own
+// language. The pairs below do not, and this table is the one place that says so,
+// with the reason: the tests assert each outcome (an expected outcome, never a
+// skip), and the lecture notes show the same pairs.
+
+/// A meeting of the lectures' programs whose outcome is not a plain exchange.
+package struct LectureMismatch: Sendable, CustomStringConvertible {
+  package enum Outcome: Sendable, Equatable {
+    /// Each waits for the other: the server for a line end the client never sends,
+    /// the client for the server's reply. Nothing moves until the client goes; then
+    /// the server reads what it had, the end of the stream ending the line.
+    case bothWait
+    /// The client's line end travels, and the server prints what it received: an
+    /// empty line after `Received: ...`. Both exit as usual.
+    case newlineEchoed
+    /// One byte per write meets a server or client that reads once: the read may
+    /// return the first byte only, and the reader answers or prints a cut line. Which
+    /// happens depends on scheduling, so the tests assert only what always holds.
+    case mayBeCut
+    /// The server answers a short datagram with its whole buffer: the rest of a
+    /// longer datagram it received earlier comes back after the answer.
+    case leftovers
+    /// A test of the kit's hardening (a cap on a reader that never reads, the errors
+    /// it reports) that this lecture server does not have: that test does not run it.
+    case lacks(tests: [String])
+  }
+
+  package let example: String
+  /// The server's flavors and the client's flavors this applies to (every server of
+  /// the example in those flavors: tcp-capitalize's variants read once too). No
+  /// client flavors: the test's own peers.
+  package let servers: [String]
+  package let clients: [String]
+  package let outcome: Outcome
+  package let reason: String
+
+  package var description: String {
+    "\(example): \(servers.joined(separator: ",")) servers with \(clients.isEmpty ? "the test's peers" : clients.joined(separator: ",") + " clients"): \(reason)"
+  }
+}
+
+package enum LectureInterop {
+  static let readOnce = ["c", "swift"]
+
+  package static let mismatches: [LectureMismatch] = [
+    LectureMismatch(
+      example: "tcp-hello", servers: ["java"], clients: readOnce + ["python"], outcome: .bothWait,
+      reason: """
+        the Java server's readLine() waits for a '\\n' that the C and Python clients never \
+        send (17 bytes, no line end), while they wait in recv() for its reply (the \
+        swift-sockets client shuts down its sending side, an end the Java server sees)
+        """),
+    LectureMismatch(
+      example: "tcp-hello", servers: readOnce + ["python"], clients: ["java"],
+      outcome: .newlineEchoed,
+      reason: """
+        the Java client's println() sends "Hello from client\\n"; the C and Python servers \
+        print all they received, the '\\n' too (the swift-sockets server ends a message \
+        at a newline)
+        """),
+    LectureMismatch(
+      example: "tcp-capitalize", servers: readOnce, clients: ["java"], outcome: .mayBeCut,
+      reason: """
+        the Java client's writeBytes() sends one byte per write and the slides' C server \
+        reads once: it may read "h" only, answer "H" and NULs, and close, and the Java \
+        client then prints that, or dies of the reset when it writes the rest
+        """),
+    LectureMismatch(
+      example: "tcp-capitalize", servers: ["java"], clients: readOnce, outcome: .mayBeCut,
+      reason: """
+        the Java server's writeBytes() sends one byte per write and the slides' C client \
+        reads once: it may print "FROM SERVER: H" only; closing with the rest unread, it \
+        resets the connection, and the Java server's next write may then throw and end it
+        """),
+    LectureMismatch(
+      example: "udp-capitalize", servers: ["java"], clients: ["java", "swift-sockets"],
+      outcome: .leftovers,
+      reason: """
+        the slides' Java server builds its reply from its whole 1024-byte buffer, which \
+        keeps the bytes of earlier datagrams: a shorter line comes back with the end of \
+        a longer earlier one (the C clients send 1024 bytes each time, hiding it)
+        """),
+    LectureMismatch(
+      example: "chat", servers: ["python"], clients: [],
+      outcome: .lacks(tests: ["slowReader", "reset"]),
+      reason: """
+        the chapter's asyncio server has no cap on a client that never reads (its \
+        drain() waits for that client, holding up the speaker) and reports no errors; \
+        those two tests check the kit's servers for both
+        """),
+  ]
+
+  /// The mismatch for this pair, if it is one.
+  package static func mismatch(example: String, server: String, client: String)
+    -> LectureMismatch?
+  {
+    mismatches.first {
+      $0.example == example && $0.servers.contains(server) && $0.clients.contains(client)
+    }
+  }
+
+  /// Whether a test of the kit's own hardening (`test`, by its function name) runs
+  /// this server flavor.
+  package static func runs(_ test: String, example: String, server: String) -> Bool {
+    !mismatches.contains {
+      guard case .lacks(let tests) = $0.outcome else { return false }
+      return $0.example == example && $0.servers.contains(server) && tests.contains(test)
+    }
+  }
+}
