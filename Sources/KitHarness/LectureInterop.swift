@@ -21,6 +21,9 @@ package struct LectureMismatch: Sendable, CustomStringConvertible {
     /// The server answers a short datagram with its whole buffer: the rest of a
     /// longer datagram it received earlier comes back after the answer.
     case leftovers
+    /// A client that closes without sending a line ends the server: its readLine()
+    /// returns null, which it upper-cases; a client queued behind it is reset.
+    case endsOnEmptyConnection
     /// A test of the kit's hardening (a cap on a reader that never reads, the errors
     /// it reports) that this lecture server does not have: that test does not run it.
     case lacks(tests: [String])
@@ -28,19 +31,22 @@ package struct LectureMismatch: Sendable, CustomStringConvertible {
 
   package let example: String
   /// The server's flavors and the client's flavors this applies to (every server of
-  /// the example in those flavors: tcp-capitalize's variants read once too). No
-  /// client flavors: the test's own peers.
+  /// the example in those flavors: tcp-capitalize's variants read once too), or
+  /// `LectureInterop.testPeers`: the peers a test makes itself.
   package let servers: [String]
   package let clients: [String]
   package let outcome: Outcome
   package let reason: String
 
   package var description: String {
-    "\(example): \(servers.joined(separator: ",")) servers with \(clients.isEmpty ? "the test's peers" : clients.joined(separator: ",") + " clients"): \(reason)"
+    "\(example): \(servers.joined(separator: ",")) servers with \(clients.joined(separator: ",")) clients: \(reason)"
   }
 }
 
 package enum LectureInterop {
+  /// In `clients`: the peers a test makes itself (a silent client, a reader that
+  /// never reads), not a program of the kit.
+  package static let testPeers = "test peers"
   static let readOnce = ["c", "swift"]
 
   package static let mismatches: [LectureMismatch] = [
@@ -74,6 +80,14 @@ package enum LectureInterop {
         resets the connection, and the Java server's next write may then throw and end it
         """),
     LectureMismatch(
+      example: "tcp-capitalize", servers: ["java"], clients: [testPeers],
+      outcome: .endsOnEmptyConnection,
+      reason: """
+        a client that closes without sending a line (the silent client of the test) ends \
+        the slides' Java server: readLine() returns null, and null.toUpperCase() throws \
+        a NullPointerException that nothing catches
+        """),
+    LectureMismatch(
       example: "udp-capitalize", servers: ["java"], clients: ["java", "swift-sockets"],
       outcome: .leftovers,
       reason: """
@@ -82,7 +96,7 @@ package enum LectureInterop {
         a longer earlier one (the C clients send 1024 bytes each time, hiding it)
         """),
     LectureMismatch(
-      example: "chat", servers: ["python"], clients: [],
+      example: "chat", servers: ["python"], clients: [testPeers],
       outcome: .lacks(tests: ["slowReader", "reset"]),
       reason: """
         the chapter's asyncio server has no cap on a client that never reads (its \
