@@ -24,9 +24,11 @@ package struct LectureMismatch: Sendable, CustomStringConvertible {
     /// A client that closes without sending a line ends the server: its readLine()
     /// returns null, which it upper-cases; a client queued behind it is reset.
     case endsOnEmptyConnection
-    /// A test of the kit's hardening (a cap on a reader that never reads, the errors
-    /// it reports) that this lecture server does not have: that test does not run it.
-    case lacks(tests: [String])
+    /// A client that never reads holds up the one who speaks: the server waits for
+    /// it to take each chunk before it reads the next from anyone else.
+    case stallsOnSlowReader
+    /// The server reports no errors: a client that resets is removed without a word.
+    case silentOnErrors
   }
 
   package let example: String
@@ -98,12 +100,17 @@ package enum LectureInterop {
         at the newline)
         """),
     LectureMismatch(
-      example: "chat", servers: ["python"], clients: [testPeers],
-      outcome: .lacks(tests: ["slowReader", "reset"]),
+      example: "chat", servers: ["python"], clients: [testPeers], outcome: .stallsOnSlowReader,
       reason: """
-        the chapter's asyncio server has no cap on a client that never reads (its \
-        drain() waits for that client, holding up the speaker) and reports no errors; \
-        those two tests check the kit's servers for both
+        the chapter's asyncio server awaits drain() on each listener in turn: once a \
+        client that never reads has its buffers full, the speaker's chunks wait for it, \
+        and nobody hears more until it reads (the kit's servers drop it at a cap)
+        """),
+    LectureMismatch(
+      example: "chat", servers: ["python"], clients: [testPeers], outcome: .silentOnErrors,
+      reason: """
+        the chapter's server prints nothing when a client resets its connection: the \
+        client is removed without a word (the kit's servers say recv failed, and why)
         """),
   ]
 
@@ -116,12 +123,13 @@ package enum LectureInterop {
     }
   }
 
-  /// Whether a test of the kit's own hardening (`test`, by its function name) runs
-  /// this server flavor.
-  package static func runs(_ test: String, example: String, server: String) -> Bool {
-    !mismatches.contains {
-      guard case .lacks(let tests) = $0.outcome else { return false }
-      return $0.example == example && $0.servers.contains(server) && tests.contains(test)
+  /// The mismatch with this outcome for the server's flavor and the test's own peers.
+  package static func mismatch(
+    _ outcome: LectureMismatch.Outcome, example: String, server: String
+  ) -> LectureMismatch? {
+    mismatches.first {
+      $0.outcome == outcome && $0.example == example && $0.servers.contains(server)
+        && $0.clients.contains(testPeers)
     }
   }
 }
