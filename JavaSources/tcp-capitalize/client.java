@@ -11,8 +11,7 @@ class TCPClient {
         String modifiedSentence;
 
         BufferedReader inFromUser = new BufferedReader(new InputStreamReader(System.in));
-        // kit: kitHost and kitPort around the slide's host and port
-        Socket clientSocket = new Socket(kitHost("localhost"), kitPort(6789));
+        Socket clientSocket = new Socket(kitHost("localhost"), kitPort(6789)); // kit: kitHost, kitPort
         // Unbuffered: writeBytes below sends each character in a write of its own
         DataOutputStream outToServer = new DataOutputStream(clientSocket.getOutputStream());
         BufferedReader inFromServer =

@@ -9,8 +9,8 @@ class TCPServer {
         String clientSentence;
         String capitalizedSentence;
 
-        // The welcome socket: the door every client knocks on. kit: kitPort
-        ServerSocket welcomeSocket = new ServerSocket(kitPort(6789));
+        // The welcome socket: the door every client knocks on
+        ServerSocket welcomeSocket = new ServerSocket(kitPort(6789)); // kit: kitPort
 
         while (true) {
             Socket connectionSocket = welcomeSocket.accept();
