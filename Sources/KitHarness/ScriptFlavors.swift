@@ -56,7 +56,8 @@ extension Kit {
     let output = running.output
     guard output.termination == .exit(0) else {
       throw HarnessError(
-        description: "scripts/build-flavor \(flavor) failed (\(output.termination.map { "\($0)" } ?? "?")): \(output.stderrText)"
+        description:
+          "scripts/build-flavor \(flavor) failed (\(output.termination.map { "\($0)" } ?? "?")): \(output.stderrText)"
       )
     }
   }

@@ -287,7 +287,9 @@ struct ChatTests {
       // The sleeper reads at last: the server goes on, and the listener hears it all.
       sleeper.startReading()
       let total = sent.count
-      try await listener.wait(for: "hearing everything once the sleeper reads", within: .seconds(30)) {
+      try await listener.wait(
+        for: "hearing everything once the sleeper reads", within: .seconds(30)
+      ) {
         $0.bytes.count >= total
       }
       #expect(listener.received == sent, "every byte, in order")

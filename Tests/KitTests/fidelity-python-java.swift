@@ -159,7 +159,8 @@ struct LectureScript: CustomStringConvertible, Sendable {
         "class UDPClient", "DatagramSocket clientSocket = new DatagramSocket();",
         "InetAddress IPAddress = InetAddress.getByName(", "byte[] sendData = new byte[1024];",
         "byte[] receiveData = new byte[1024];", "String sentence = inFromUser.readLine();",
-        "sendData = sentence.getBytes();", "new DatagramPacket(sendData, sendData.length, IPAddress,",
+        "sendData = sentence.getBytes();",
+        "new DatagramPacket(sendData, sendData.length, IPAddress,",
         "9876", "clientSocket.send(sendPacket);",
         "new DatagramPacket(receiveData, receiveData.length);",
         "clientSocket.receive(receivePacket);",
@@ -201,7 +202,9 @@ struct ScriptFidelityTests {
     #expect(Set(listed) == Set(LectureScript.all.map(\.description)))
   }
 
-  @Test("the program keeps the lecture's statements, in the lecture's order", arguments: LectureScript.all)
+  @Test(
+    "the program keeps the lecture's statements, in the lecture's order",
+    arguments: LectureScript.all)
   func order(program: LectureScript) {
     let code = Self.collapsed(Self.read(program.source))
     #expect(!code.isEmpty, "\(program.source) is missing")
@@ -224,7 +227,9 @@ struct ScriptFidelityTests {
         ? ["os.environ", "reconfigure(", "import os", "import sys"].contains { line.contains($0) }
         : (line.contains("kitPort(") || line.contains("kitHost(")) && !line.contains("static ")
       if kitCode {
-        #expect(line.contains("# kit") || line.contains("// kit"), "\(program.source):\(index + 1): \(line)")
+        #expect(
+          line.contains("# kit") || line.contains("// kit"),
+          "\(program.source):\(index + 1): \(line)")
       }
       // The helpers that read KIT_PORT and KIT_HOST follow a comment that says kit.
       if program.flavor == "java" && line.contains("static ") && line.contains(" kit") {

@@ -8,7 +8,9 @@ import Testing
 
 @Suite("tcp-capitalize", .timeLimit(.minutes(2)))
 struct TcpCapitalizeTests {
-  static let serverNames = ["tcp-capitalize-server", "tcp-capitalize-fork-server", "tcp-capitalize-thread-server"]
+  static let serverNames = [
+    "tcp-capitalize-server", "tcp-capitalize-fork-server", "tcp-capitalize-thread-server",
+  ]
   static let servers = serverNames.flatMap { name in
     Kit.flavors(having: name).map { Program(flavor: $0, name: name) }
   }
@@ -33,7 +35,8 @@ struct TcpCapitalizeTests {
   /// Checks what a client of `flavor` printed for `line` from `server`: the whole
   /// reply, or, where one byte per write meets one read, what always holds.
   static func expectReply(_ output: Output, client: String, server: String, line: String) {
-    let mismatch = LectureInterop.mismatch(example: "tcp-capitalize", server: server, client: client)
+    let mismatch = LectureInterop.mismatch(
+      example: "tcp-capitalize", server: server, client: client)
     let first = String(line.uppercased().prefix(1))
     switch (client, mismatch?.outcome) {
     case ("java", .mayBeCut?):
@@ -99,7 +102,8 @@ struct TcpCapitalizeTests {
     }
   }
 
-  @Test("a silent client does not hold up a concurrent server", arguments: concurrentServers, clients)
+  @Test(
+    "a silent client does not hold up a concurrent server", arguments: concurrentServers, clients)
   func concurrent(server: Program, client: String) async throws {
     let port = Ports.reserve()
     try await Running.withServer(server, port: port) { _ in
@@ -110,7 +114,8 @@ struct TcpCapitalizeTests {
     }
   }
 
-  @Test("a silent client holds up the iterative server until it leaves", arguments: iterativeServers)
+  @Test(
+    "a silent client holds up the iterative server until it leaves", arguments: iterativeServers)
   func iterative(server: Program) async throws {
     let port = Ports.reserve()
     let mismatch = LectureInterop.mismatch(

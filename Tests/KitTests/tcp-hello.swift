@@ -46,7 +46,9 @@ struct TcpHelloTests {
   /// Java starts in about a second, more on a busy machine.
   static let slowStart = Duration.seconds(30)
 
-  @Test("a client and a server of any flavors talk, or do what the lecture's do", arguments: servers, clients)
+  @Test(
+    "a client and a server of any flavors talk, or do what the lecture's do", arguments: servers,
+    clients)
   func pair(server: String, client: String) async throws {
     let port = Ports.reserve()
     let serverProgram = Program(flavor: server, name: "tcp-hello-server")
@@ -60,7 +62,8 @@ struct TcpHelloTests {
     ) { running in
       let clientOutput = try await Running.client(
         Program(flavor: client, name: "tcp-hello-client"), port: port, within: Self.slowStart)
-      return (clientOutput, try await running.finish(within: Self.slowStart))  // one client, then it exits
+      // One client, then it exits.
+      return (clientOutput, try await running.finish(within: Self.slowStart))
     }
     #expect(clientOutput.stdoutText == Self.clientTranscript(client))
     #expect(clientOutput.stderrText == "")
@@ -94,7 +97,9 @@ struct TcpHelloTests {
         }
         #expect(moved == nil, "the Java server read a line the client never ended")
         #expect(waiting.output.termination == nil, "the client stopped waiting for the reply")
-        #expect(waiting.output.stdoutText == (client == "python" ? "" : "Connected to server\nMessage sent\n"))
+        #expect(
+          waiting.output.stdoutText
+            == (client == "python" ? "" : "Connected to server\nMessage sent\n"))
       } catch {
         _ = try? await waiting.stop()
         throw error

@@ -45,12 +45,14 @@ struct UdpCapitalizeTests {
           let padding = String(repeating: "\0", count: 1024 - answer.count)
           #expect(
             output.stdoutText == "FROM SERVER:\(shown)\(padding)\n",
-            "\(output.stdoutText.prefix(60).debugDescription)\(mismatch.map { ": \($0.reason)" } ?? "")")
+            "\(output.stdoutText.prefix(60).debugDescription)\(mismatch.map { ": \($0.reason)" } ?? "")"
+          )
         } else {
           // The C server's buffer starts with what its stack held: known up to the
           // longest line so far.
           #expect(
-            output.stdoutText.hasPrefix("FROM SERVER:\(shown)") && output.stdoutText.hasSuffix("\n"),
+            output.stdoutText.hasPrefix("FROM SERVER:\(shown)")
+              && output.stdoutText.hasSuffix("\n"),
             "\(output.stdoutText.prefix(60).debugDescription): \(mismatch!.reason)")
         }
       }

@@ -33,12 +33,15 @@ struct UdpHelloTests {
 
   static let slowStart = Duration.seconds(30)  // Java: a second or more to start
 
-  @Test("clients of one flavor, one after another, against a server of any", arguments: servers, clients)
+  @Test(
+    "clients of one flavor, one after another, against a server of any", arguments: servers, clients
+  )
   func pair(server: String, client: String) async throws {
     let port = Ports.reserve()
     let program = Program(flavor: server, name: "udp-hello-server")
     try await Running.withServer(program, port: port, within: Self.slowStart) { running in
-      try await running.waitForStdout("UDP server listening on port \(port)\n", within: Self.slowStart)
+      try await running.waitForStdout(
+        "UDP server listening on port \(port)\n", within: Self.slowStart)
       for count in 1...3 {
         let output = try await Running.client(
           Program(flavor: client, name: "udp-hello-client"), port: port, within: Self.slowStart)
