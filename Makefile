@@ -22,6 +22,7 @@ SAMPLE ?=
 RESULTS ?= results.json
 SUBMISSIONS ?=
 GRADES ?= grades
+PITFALLS := $(basename $(notdir $(wildcard pitfalls/*.c)))
 LABS := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard labs/[0-9]*/README.md)))))
 
 # Every list below comes from programs.txt, through scripts/inventory.
@@ -40,7 +41,7 @@ EXAMPLE_BUILD := $(if $(filter-out c $(SCRIPT_FLAVORS),$(SERVER) $(CLIENT)),buil
 
 .PHONY: help build build-c build-swift build-scripts demo test soak check-c listings line-counts bench clean lab grade grade-all \
   $(EXAMPLES) $(VARIANT_SERVERS) \
-  $(addprefix trace-,$(EXAMPLES))
+  $(addprefix trace-,$(EXAMPLES)) $(addprefix pitfall-,$(PITFALLS))
 
 help:
 	@echo "The kit: lecture socket programs in C, Swift, Python and Java, every client against every server."
@@ -63,6 +64,9 @@ help:
 	@echo "  make grade LAB=01     grade my-labs/01-.../ (SOLUTION=dir for another folder)"
 	@echo "  make grade LAB=01 SAMPLE=wrong/client-fixed-port   grade one of the lab's own (starter/c, reference/swift, wrong/...)"
 	@echo "  make grade-all LAB=01 SUBMISSIONS=dir   a folder per student -> $(GRADES)/scores.csv"
+	@echo
+	@echo "Pitfalls (lectures/pitfalls.md): each shows the mistake going wrong, then its fix:"
+	@$(foreach p,$(PITFALLS),echo "  make pitfall-$p";)
 	@echo
 	@echo "  make trace-<example>  the C and Swift programs' network system calls, side by side"
 	@echo "  make bench            every echo server's round trips and throughput, one table"
@@ -131,6 +135,9 @@ check-c:
 	  $(CC) -Wall -Wextra $$strict -pthread -fsyntax-only $$source $$helpers || exit 1; \
 	done
 	@echo "C: every program compiles; the kit's own -Wall -Wextra clean, the lecture's without errors."
+
+$(addprefix pitfall-,$(PITFALLS)): pitfall-%:
+	@scripts/pitfall $*
 
 lab:
 	@scripts/lab "$(LAB)" "$(LANGUAGE)"

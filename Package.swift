@@ -16,8 +16,9 @@ import PackageDescription
 let libraryDependencies: [String: [String]] = [
   "Sockets": ["CShims"],
   "EchoLoop": ["Sockets"],
-  "swift": ["CShims"],
-  "swift-sockets": ["Sockets", "KitOptions", "CShims", "EchoLoop"],
+  "swift": ["CShims", "CCrypto"],
+  "Stun": ["CCrypto", "Sockets"],
+  "swift-sockets": ["Sockets", "KitOptions", "CShims", "EchoLoop", "Stun"],
 ]
 
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
@@ -57,8 +58,12 @@ let inventory: [ProgramLine] = {
 func programs(flavor: String) -> [Target] {
   let (folder, ending) = flavor == "c" ? ("CSources", ".c") : ("Sources/\(flavor)", ".swift")
   return inventory.filter { $0.flavors.contains(flavor) }.map { program in
-    let sources = ["\(program.role)\(ending)"] + program.extras.filter { $0.hasSuffix(ending) }
     let path = "\(folder)/\(program.example)"
+    // A helper file joins the flavors whose folder holds it
+    let helpers = program.extras.filter {
+      $0.hasSuffix(ending) && FileManager.default.fileExists(atPath: "\(root)/\(path)/\($0)")
+    }
+    let sources = ["\(program.role)\(ending)"] + helpers
     return .executableTarget(
       name: "\(flavor)-\(program.example)-\(program.role)",
       dependencies: dependencies(of: flavor),

@@ -22,12 +22,15 @@ extension Running {
 
   /// Waits until `port` is open (Ports.isOpen: listening TCP or bound UDP), failing
   /// early, with the program's stderr, if the program exits first (`bind failed`).
-  /// The one readiness wait of the harness: no connection is spent on it.
-  package func waitUntilOpen(_ port: UInt16, within limit: Duration = .seconds(10)) async throws {
+  /// The one readiness wait of the harness: no connection is spent on it. `transport`
+  /// waits for that one only.
+  package func waitUntilOpen(
+    _ port: UInt16, _ transport: Transport? = nil, within limit: Duration = .seconds(10)
+  ) async throws {
     let clock = ContinuousClock()
     let deadline = clock.now + limit
     var interval = Duration.milliseconds(2)
-    while !Ports.isOpen(port) {
+    while !Ports.isOpen(port, transport) {
       let seen = output
       if let ended = seen.termination {
         throw HarnessError(
