@@ -38,15 +38,19 @@ C_PROGRAMS := $(shell $(INVENTORY) --flavor c --print program)
 # Servers besides <example>-server, each a demo of its own: tcp-capitalize-fork-server.
 VARIANT_SERVERS := $(shell $(INVENTORY) --kind variant --print program)
 FLAVORS := c $(filter-out c,$(shell $(INVENTORY) --print flavors | tr ' ' '\n' | sort -u))
-# A C-only session (SERVER=c CLIENT=c) builds no Swift at all.
-EXAMPLE_BUILD := $(if $(filter-out c,$(SERVER) $(CLIENT)),build,build-c)
+# The lectures' own Python and Java (PySources/, JavaSources/): scripts/build-flavor
+# builds them; every other flavor but c is Swift, built by SwiftPM.
+SCRIPT_FLAVORS := $(filter python java,$(FLAVORS))
+SWIFT_FLAVORS := $(filter-out c $(SCRIPT_FLAVORS),$(FLAVORS))
+# A session of C, Python and Java only (SERVER=c CLIENT=python) builds no Swift at all.
+EXAMPLE_BUILD := $(if $(filter-out c $(SCRIPT_FLAVORS),$(SERVER) $(CLIENT)),build,build-c build-scripts)
 
-.PHONY: help build build-c build-swift demo test soak check-c listings line-counts diagrams diagram-data bench clean lab grade grade-all nat-lab \
+.PHONY: help build build-c build-swift build-scripts demo test soak check-c listings line-counts diagrams diagram-data bench clean lab grade grade-all nat-lab \
   $(EXAMPLES) $(VARIANT_SERVERS) \
   $(addprefix trace-,$(EXAMPLES)) $(addprefix pitfall-,$(PITFALLS))
 
 help:
-	@echo "The kit: lecture socket programs in C and Swift, every client against every server."
+	@echo "The kit: lecture socket programs in C, Swift, Python and Java, every client against every server."
 	@echo
 	@echo "  make build            every program of every flavor into bin/<flavor>/<program>"
 	@echo "  make demo             every example once: a C server and a Swift client"
@@ -83,19 +87,27 @@ help:
 	@echo "  make diagram-data     refresh the socket-lifecycle diagram's data from strace of the programs"
 	@echo "  make clean            remove bin/ and .build/"
 
-build: build-c build-swift
-	@echo "built: $(foreach f,$(FLAVORS),bin/$f/)"
+build: build-c build-swift build-scripts
+	@echo "built: $(foreach f,$(FLAVORS),$(if $(wildcard bin/$f),bin/$f/))"
 
 build-c: $(addprefix bin/c/,$(C_PROGRAMS))
 
 build-swift:
 	$(SWIFTPM)
 	@out=$$($(SWIFT) build --show-bin-path); \
-	for flavor in $(filter-out c,$(FLAVORS)); do \
+	for flavor in $(SWIFT_FLAVORS); do \
 	  mkdir -p bin/$$flavor; \
 	  for program in $$($(INVENTORY) --flavor $$flavor --print program); do \
 	    cp -p "$$out/$$flavor-$$program" bin/$$flavor/$$program; \
 	  done; \
+	done
+
+# Python and Java: a flavor whose toolchain is missing is skipped, saying so (its
+# tests fail with the same apt-get line); the others are built.
+build-scripts:
+	@for flavor in $(SCRIPT_FLAVORS); do \
+	  scripts/build-flavor $$flavor bin/$$flavor; status=$$?; \
+	  case $$status in 0|3) ;; *) exit $$status ;; esac; \
 	done
 
 # A C program: its source, the helper files its line in programs.txt names, and the

@@ -4,6 +4,7 @@
 // its line there, not by editing this manifest:
 //   CSources/<example>/<role>.c             -> executable c-<example>-<role>
 //   Sources/<flavor>/<example>/<role>.swift -> executable <flavor>-<example>-<role>
+//   PySources/, JavaSources/                -> not SwiftPM's: make build (scripts/build-flavor)
 //   Sources/<Library>/ (capitalised)        -> library <Library> (Swift, or C with include/),
 //                                              tested by Tests/<Library>Tests if present
 //   labs/grader/, labs/<NN>-<lab>/<lab>-checks.swift -> executable kit-grade (labs/README.md)
@@ -78,9 +79,10 @@ func programs(flavor: String) -> [Target] {
 
 let isLibrary = { (name: String) in name.first?.isUppercase == true }
 let libraries = entries("Sources", directories: true).filter(isLibrary)
-/// The Swift flavors, as programs.txt names them (c is built from CSources/).
+/// The Swift flavors, as programs.txt names them: those with a folder Sources/<flavor>/
+/// (c is built from CSources/; python and java, the lectures' own, by make build).
 let flavors = Set(inventory.flatMap(\.flavors)).sorted().filter {
-  $0 != "c"
+  $0 != "c" && entries("Sources", directories: true).contains($0)
 }
 
 /// Packages a flavor's programs or a library import: only the ecosystem's standards.

@@ -48,10 +48,10 @@ extension Running {
   /// Runs `body` with the server started; stops the server however `body` ends.
   package static func withServer<Result: Sendable>(
     _ program: Program, port: UInt16, arguments: [String] = [], wrapper: [String] = [],
-    _ body: (Running) async throws -> Result
+    within limit: Duration = .seconds(10), _ body: (Running) async throws -> Result
   ) async throws -> Result {
     let server = try await Running.server(
-      program, port: port, arguments: arguments, wrapper: wrapper)
+      program, port: port, arguments: arguments, wrapper: wrapper, within: limit)
     do {
       let result = try await body(server)
       try await server.stop()
