@@ -15,7 +15,7 @@ import PackageDescription
 let libraryDependencies: [String: [String]] = [
   "Sockets": ["CShims"],
   "EchoLoop": ["Sockets"],
-  "swift": ["CShims"],
+  "swift": ["CShims", "CUring"],
   "swift-sockets": ["Sockets", "KitOptions", "CShims", "EchoLoop"],
 ]
 
