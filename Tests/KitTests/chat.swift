@@ -125,8 +125,8 @@ struct ChatTests {
   }
 
   @Test(
-    "a client over ::1 is heard by one over 127.0.0.1: every server is dual-stack",
-    arguments: servers)
+    "a client over ::1 is heard by one over 127.0.0.1: the kit's servers are dual-stack",
+    arguments: servers.filter { ["c", "swift", "swift-sockets"].contains($0) })
   func ipv6(server: String) async throws {
     let port = Ports.reserve()
     try await Running.withServer(Program(flavor: server, name: "chat-server"), port: port) {
