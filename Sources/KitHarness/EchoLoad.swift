@@ -194,7 +194,7 @@ package enum EchoLoad {
   ) throws -> Report {
     let deadline = ContinuousClock.now + limit
     var connections: [Connection] = []
-    defer { connections.filter { !$0.done }.forEach { close($0.fd) } }
+    defer { for connection in connections where !connection.done { close(connection.fd) } }
     for index in 0..<count {
       let plan = sizes(index)
       let fd = try EchoSocket.open(

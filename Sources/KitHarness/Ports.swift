@@ -50,7 +50,7 @@ package enum Ports {
       let swapped = port.byteSwapped
       guard (1024..<32768).contains(swapped) else { continue }
       let sockets = [port, swapped].flatMap { [bindSocket($0, .tcp), bindSocket($0, .udp)] }
-      sockets.compactMap { $0 }.forEach { close($0) }
+      for fd in sockets.compactMap({ $0 }) { close(fd) }
       if !sockets.contains(nil) { return port }
     }
   }

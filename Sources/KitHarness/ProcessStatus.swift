@@ -45,7 +45,7 @@ package enum ProcessStatus {
       if ContinuousClock.now > deadline {
         throw HarnessError(description: "\(what) did not happen within \(limit)")
       }
-      try await Task.sleep(for: .milliseconds(10))  // allowed: poll interval of a bounded check of /proc
+      try await Task.sleep(for: .milliseconds(10))  // allowed: bounded /proc poll
     }
   }
 }

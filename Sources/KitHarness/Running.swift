@@ -218,14 +218,14 @@ extension Running {
       var fds = [Int32](repeating: -1, count: 6)
       for pair in 0..<3 {
         guard fds.withUnsafeMutableBufferPointer({ pipe($0.baseAddress! + 2 * pair) }) == 0 else {
-          fds.filter { $0 >= 0 }.forEach { close($0) }
+          for fd in fds where fd >= 0 { close(fd) }
           throw HarnessError(description: "pipe: \(String(cString: strerror(errno)))")
         }
       }
       for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
       // Child's view: stdin reads fds[0], stdout writes fds[3], stderr writes fds[5].
       let (childEnds, ourEnds) = ([fds[0], fds[3], fds[5]], (fds[1], fds[2], fds[4]))
-      defer { childEnds.forEach { close($0) } }
+      defer { for fd in childEnds { close(fd) } }
 
       var actions = posix_spawn_file_actions_t()
       posix_spawn_file_actions_init(&actions)
@@ -250,11 +250,11 @@ extension Running {
 
       let argv = arguments.map { strdup($0) } + [nil]
       let envp = environment.map { strdup($0) } + [nil]
-      defer { (argv + envp).forEach { free($0) } }
+      defer { for pointer in argv + envp { free(pointer) } }
       var pid: pid_t = 0
       let result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
       guard result == 0 else {
-        [ourEnds.0, ourEnds.1, ourEnds.2].forEach { close($0) }
+        for fd in [ourEnds.0, ourEnds.1, ourEnds.2] { close(fd) }
         throw HarnessError(
           description: "cannot start \(arguments[0]): \(String(cString: strerror(result)))")
       }
@@ -281,7 +281,7 @@ extension Running {
   /// test forgot to stop what it started.
   private static let live = Mutex<Set<pid_t>>([])
   private static let atExit: Void = {
-    atexit { Running.live.withLock { $0.forEach { kill(-$0, SIGKILL) } } }
+    atexit { Running.live.withLock { for pid in $0 { kill(-pid, SIGKILL) } } }
     // A program that exits without reading all its stdin makes our write fail with
     // EPIPE; by default that would also raise SIGPIPE and end the whole test run.
     // (Programs start with every signal at its default: see spawn.)

@@ -174,7 +174,7 @@ struct ChatTests {
       running in
       let baseline = descriptors(of: running.pid)
       var peers: [Peer] = []
-      defer { peers.forEach { $0.close() } }
+      defer { for peer in peers { peer.close() } }
       for name in ["a", "b", "c"] {
         peers.append(try Peer(port: port, label: name))
         try await waitForDescriptors(running, baseline + peers.count, "peer \(name) joining")
@@ -409,7 +409,7 @@ private func waitForDescriptors(
           expected \(count), after \(limit). stderr: \(server.output.stderrText.debugDescription)
           """)
     }
-    try await Task.sleep(for: .milliseconds(5))  // allowed: poll interval of a bounded check of /proc
+    try await Task.sleep(for: .milliseconds(5))  // allowed: bounded /proc poll
   }
 }
 

@@ -30,7 +30,9 @@ struct SystemCallTests {
     let folder = FileManager.default.temporaryDirectory
     let serverLog = folder.appendingPathComponent("kit-\(port)-server.strace").path
     let clientLog = folder.appendingPathComponent("kit-\(port)-client.strace").path
-    defer { [serverLog, clientLog].forEach { try? FileManager.default.removeItem(atPath: $0) } }
+    defer {
+      for log in [serverLog, clientLog] { try? FileManager.default.removeItem(atPath: log) }
+    }
     let strace = { (log: String) in ["strace", "-f", "-qq", "-e", "trace=%network", "-o", log] }
 
     let server = try await Running.server(

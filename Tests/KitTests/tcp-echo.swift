@@ -333,12 +333,12 @@ struct TcpEchoTests {
       let idle = try ProcessStatus.openDescriptors(running.pid)
       // Descriptors 0-2 are standard, 3 the listener: 1020 clients fit below 1024.
       var silent: [Int32] = []
-      defer { silent.forEach { _ = close($0) } }
+      defer { for fd in silent { close(fd) } }
       for _ in 0..<1030 { silent.append(try EchoSocket.open(port: port, blocking: true)) }
       try await running.wait(for: "a refusal on stderr") {
         $0.stderrText.contains("is not below FD_SETSIZE (1024)")
       }
-      silent.forEach { _ = close($0) }
+      for fd in silent { close(fd) }
       silent = []
       // Once it has closed them all, new clients get low descriptors again.
       try await ProcessStatus.wait(for: "\(server) closing 1020 connections") {
@@ -364,7 +364,7 @@ struct TcpEchoTests {
     try await Running.withServer(server, port: port, wrapper: ["prlimit", "--nofile=\(limit)"]) {
       running in
       var silent: [Int32] = []
-      defer { silent.forEach { _ = close($0) } }
+      defer { for fd in silent { close(fd) } }
       for _ in 0..<limit { silent.append(try EchoSocket.open(port: port, blocking: true)) }
       try await running.wait(for: "accept failing with EMFILE") {
         $0.stderrText.contains("accept failed: Too many open files")
@@ -372,10 +372,10 @@ struct TcpEchoTests {
       // A level-triggered loop that kept watching the listener would wake at once,
       // forever: a whole core. This one should use next to nothing.
       let before = try ProcessStatus.cpuTicks(running.pid)
-      try await Task.sleep(for: .milliseconds(500))  // allowed: CPU use is measured over an interval
+      try await Task.sleep(for: .milliseconds(500))  // allowed: CPU measured over it
       let used = try ProcessStatus.cpuTicks(running.pid) - before
       #expect(used <= 5, "\(used) clock ticks of CPU in 0.5 s while out of descriptors")
-      silent.forEach { _ = close($0) }
+      for fd in silent { close(fd) }
       silent = []
       _ = try await onThread {
         try EchoLoad.run(port: port, connections: 2, sizes: Self.mixed(10), within: .seconds(10))
