@@ -16,7 +16,7 @@ import PackageDescription
 let libraryDependencies: [String: [String]] = [
   "Sockets": ["CShims"],
   "EchoLoop": ["Sockets"],
-  "swift": ["CShims", "CCrypto"],
+  "swift": ["CShims", "CCrypto", "CUring"],
   "Stun": ["CCrypto", "Sockets"],
   "swift-sockets": ["Sockets", "KitOptions", "CShims", "EchoLoop", "Stun"],
 ]

@@ -15,7 +15,7 @@ extension Lab {
     checks: [
       Stun.request, Stun.mappedAddress, Stun.attributes, Stun.randomID, Stun.retransmits,
       Stun.givesUp, Stun.otherTransaction, Stun.lengthPastDatagram, Stun.attributePastEnd,
-      Stun.coturn,
+      Stun.coturn, Stun.behindNAT,
     ])
 }
 
@@ -229,6 +229,71 @@ enum Stun {
         \(shown(output.stderrText))
         """)
     }
+  }
+}
+
+extension Stun {
+  static let behindNAT = Check(
+    "works-behind-a-nat", "behind the kit's symmetric NAT (make nat-lab): the NAT's address",
+    needs: ["client"], limit: .seconds(60)
+  ) { solution in
+    // nat-lab takes its programs from one folder, as FLAVOR-PROGRAM: the student's
+    // client as flavor "yours" in peer A, the kit's C client in peer B.
+    let folder = FileManager.default.temporaryDirectory
+      .appendingPathComponent("kit-grade-nat-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    for (name, program) in [
+      ("yours-stun-client", solution.program("client")),
+      ("c-stun-client", kitProgram("c", "stun-client")),
+      ("c-rendezvous-server", kitProgram("c", "rendezvous-server")),
+    ] {
+      try FileManager.default.createSymbolicLink(
+        at: folder.appendingPathComponent(name), withDestinationURL: program.path)
+    }
+    let lab = try Running(
+      command: [
+        Kit.root.path + "/scripts/nat-lab", "--stun", "--mode", "symmetric", "--a", "yours",
+        "--b", "c", "--programs", folder.path, "--out", folder.appendingPathComponent("run").path,
+      ], label: "nat-lab")
+    let output: Output
+    do {
+      output = try await lab.finish(within: .seconds(50))  // nat-lab ends itself by 40 s
+    } catch {
+      _ = try? await lab.stop(signal: SIGTERM)  // it removes its namespaces on TERM
+      throw CheckFailed("make nat-lab did not finish within 50 s.")
+    }
+    let lines = output.stdoutText.split(separator: "\n").map(String.init)
+    // "NAT-A 10.0.0.5:45487 -> 203.0.113.1:48176 for 192.0.2.10:3478 (udp)"
+    guard
+      let mapping = lines.first(where: {
+        $0.hasPrefix("NAT-A 10.0.0.5:") && $0.hasSuffix("for 192.0.2.10:3478 (udp)")
+      })
+    else {
+      throw CheckFailed(
+        """
+        the kit's NAT saw no request from your client to coturn. nat-lab needs root or \
+        unprivileged user namespaces (and coturn, nftables, tcpdump, conntrack: ./kit \
+        nat-lab installs them); it said:
+        \(shown(output.stdoutText + output.stderrText))
+        """)
+    }
+    let parts = mapping.split(separator: " ")
+    let local = String(parts[1].split(separator: ":")[1])
+    let outside = String(parts[3])  // 203.0.113.1:PORT
+    let printed = lines.first { $0.hasPrefix("A | ") }.map { String($0.dropFirst(4)) } ?? ""
+    guard printed != "XOR-MAPPED-ADDRESS \(outside)" else { return }
+    var why = ""
+    if printed.contains("10.0.0.5") || printed.hasSuffix(":\(local)") {
+      why = " You printed your side of the NAT (10.0.0.5:\(local)): print what the answer says."
+    }
+    throw CheckFailed(
+      """
+      behind the kit's symmetric NAT, coturn saw your client at \(outside) (NAT-A mapped \
+      10.0.0.5:\(local) to it), so your client should print "XOR-MAPPED-ADDRESS \(outside)".\(why)
+        nat-lab's story:
+      \(shown(output.stdoutText))
+      """)
   }
 }
 

@@ -1,5 +1,6 @@
 // tcp-echo epoll server, line by line over Glibc: the twin of
 // CSources/tcp-echo/epoll-server.c. One thread serves every client through epoll.
+// KIT_REUSEPORT=1 sets SO_REUSEPORT, so that N of them can share a port.
 // Glibc's module for Swift leaves <sys/epoll.h> out; CShims includes it, so
 // epoll_create1, epoll_ctl, epoll_wait and struct epoll_event come under their C names.
 // The EPOLL* constants come as an enum, EPOLL_EVENTS: the calls take its rawValue.
@@ -192,12 +193,12 @@ func discard(_ fd: Int32) {
 
 // The listener is readable: accept every client waiting, until EAGAIN.
 @MainActor func accept_clients() {
-  var peer = sockaddr_in()
+  var peer = sockaddr_in6()
   var peer_len: socklen_t
-  var ip = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+  var ip = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
   var fd: Int32
   while true {
-    peer_len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    peer_len = socklen_t(MemoryLayout<sockaddr_in6>.size)
     fd = withUnsafeMutablePointer(to: &peer) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &peer_len) }
     }
@@ -234,21 +235,25 @@ func discard(_ fd: Int32) {
       discard(fd)
       continue
     }
-    if inet_ntop(AF_INET, &peer.sin_addr, &ip, socklen_t(INET_ADDRSTRLEN)) == nil {
+    if inet_ntop(AF_INET6, &peer.sin6_addr, &ip, socklen_t(INET6_ADDRSTRLEN)) == nil {
       ip = [CChar(UInt8(ascii: "?")), 0]
     }
-    print("Connected: ('\(String(cString: &ip))', \(UInt16(bigEndian: peer.sin_port)))")
+    print(
+      "Connected: ('\(String(cString: &ip))', \(UInt16(bigEndian: peer.sin6_port)), "
+        + "\(UInt32(bigEndian: peer.sin6_flowinfo)), \(peer.sin6_scope_id))")
     conns[Int(fd)].open = true
     conns[Int(fd)].events = EPOLLIN.rawValue
   }
 }
 
-var address = sockaddr_in()  // zero-filled: C's memset
+var address = sockaddr_in6()  // zero-filled: C's memset
 var limit = rlimit()
 let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: MAX_EVENTS)
 var opt: Int32 = 1
+var v6only: Int32 = 0  // IPV6_V6ONLY off: IPv4 clients too
 setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
 let port = getenv("KIT_PORT") != nil ? atoi(getenv("KIT_PORT")) : PORT  // kit
+let reuseport = getenv("KIT_REUSEPORT") != nil && strcmp(getenv("KIT_REUSEPORT"), "1") == 0  // kit
 
 // One table entry per descriptor this process may open (Glibc's RLIMIT_NOFILE is
 // an enum; getrlimit takes its raw value)
@@ -260,7 +265,7 @@ max_fds = limit.rlim_cur < MAX_FDS ? Int(limit.rlim_cur) : MAX_FDS
 conns = UnsafeMutablePointer<Conn>.allocate(capacity: max_fds)
 conns.initialize(repeating: Conn(), count: max_fds)
 
-listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+listener = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
 if listener < 0 {
   perror("socket failed")
   exit(EXIT_FAILURE)
@@ -271,12 +276,29 @@ if setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &opt, socklen_t(MemoryLayout<I
   perror("setsockopt failed")
   exit(EXIT_FAILURE)
 }
-address.sin_family = sa_family_t(AF_INET)
-address.sin_addr.s_addr = in_addr_t(INADDR_ANY).bigEndian
-address.sin_port = UInt16(port).bigEndian
+// kit: with KIT_REUSEPORT=1, several of these processes may bind this one port
+// (each sets it), and the kernel spreads new connections among their listeners
+if reuseport
+  && setsockopt(listener, SOL_SOCKET, SO_REUSEPORT, &opt, socklen_t(MemoryLayout<Int32>.size))
+    < 0
+{
+  perror("setsockopt failed")
+  exit(EXIT_FAILURE)
+}
+// Dual-stack: one socket for IPv6 and IPv4 clients, an IPv4 one showing as a mapped
+// address (::ffff:127.0.0.1). Linux's default, not every system's: say it
+if setsockopt(
+  listener, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &v6only, socklen_t(MemoryLayout<Int32>.size)) < 0
+{
+  perror("setsockopt failed")
+  exit(EXIT_FAILURE)
+}
+address.sin6_family = sa_family_t(AF_INET6)
+address.sin6_addr = in6addr_any
+address.sin6_port = UInt16(port).bigEndian
 let bound = withUnsafePointer(to: &address) {
   $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-    bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
   }
 }
 if bound < 0 {
