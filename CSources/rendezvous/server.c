@@ -171,6 +171,10 @@ void on_line(int index, char *line) {
         on_register(index, words[1], words[2], words[3]);
     else if (count == 2 && strcmp(words[0], "RELAY") == 0)
         on_relay(index, words[1]);
+    else if (count > 0 && strcmp(words[0], "REGISTER") == 0)
+        refuse(index, "usage: REGISTER <name> <peer> <ip>:<port>");
+    else if (count > 0 && strcmp(words[0], "RELAY") == 0)
+        refuse(index, "usage: RELAY <ip>:<port>");
     else
         refuse(index, "unknown command");
 }

@@ -138,7 +138,7 @@ struct SwiftSocketsNATTests {
   }
 
   static let badLines: [(String, String)] = [
-    ("HELLO", "ERROR unknown request"),
+    ("HELLO", "ERROR unknown command"),
     ("REGISTER alice bob", "ERROR usage: REGISTER <name> <peer> <ip>:<port>"),
     ("REGISTER al.ce bob 1.2.3.4:5", "ERROR bad name"),
     ("REGISTER \(String(repeating: "a", count: 33)) bob 1.2.3.4:5", "ERROR bad name"),

@@ -41,7 +41,8 @@ final class Client {
   var name: String?  // once registered
   var peer = ""  // whom it waits for
   var candidate = ""  // its public address, "ip:port"
-  var partner: Client?  // once paired
+  var partner: Client?  // once paired, until it leaves
+  var paired = false  // was ever paired: a RELAY after its partner left is refused as such
   var finished = false  // refused or closed: no more requests are read from it
 
   init(_ socket: Socket, address: SocketAddress) {
@@ -125,7 +126,7 @@ final class Rendezvous {
     case "REGISTER": refuse(client, "usage: REGISTER <name> <peer> <ip>:<port>")
     case "RELAY" where words.count == 2: relay(from: client, words[1])
     case "RELAY": refuse(client, "usage: RELAY <ip>:<port>")
-    default: refuse(client, "unknown request")
+    default: refuse(client, "unknown command")
     }
   }
 
@@ -141,16 +142,16 @@ final class Rendezvous {
     guard let other = registered[peer], other !== client, other.peer == name, other.partner == nil
     else { return }
     (client.partner, other.partner) = (other, client)
+    (client.paired, other.paired) = (true, true)
     send("PEER \(peer) \(other.candidate)", to: client)
     send("PEER \(name) \(candidate)", to: other)
     print("paired \(peer) and \(name)")
   }
 
   func relay(from client: Client, _ relayed: String) {
-    guard let name = client.name, let partner = client.partner else {
-      return refuse(client, "RELAY before PEER")
-    }
+    guard let name = client.name, client.paired else { return refuse(client, "RELAY before PEER") }
     guard TransportAddress(ipv4: relayed) != nil else { return refuse(client, "bad address") }
+    guard let partner = client.partner else { return refuse(client, "the peer has left") }
     print("relay from \(name)")
     send("RELAY \(name) \(relayed)", to: partner)
   }

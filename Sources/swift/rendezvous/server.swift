@@ -156,6 +156,10 @@ func on_line(_ index: Int, _ line: String) {
     on_register(index, words[1], words[2], words[3])
   } else if words.count == 2 && words[0] == "RELAY" {
     on_relay(index, words[1])
+  } else if words.count > 0 && words[0] == "REGISTER" {
+    refuse(index, "usage: REGISTER <name> <peer> <ip>:<port>")
+  } else if words.count > 0 && words[0] == "RELAY" {
+    refuse(index, "usage: RELAY <ip>:<port>")
   } else {
     refuse(index, "unknown command")
   }
