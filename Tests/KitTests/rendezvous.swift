@@ -78,6 +78,7 @@ struct RendezvousTests {
     ),
     ("RELAY before PEER, unregistered", "RELAY 1.2.3.4:5", "RELAY before PEER"),
     ("RELAY with no address", "RELAY", "usage: RELAY <ip>:<port>"),
+    ("a NUL in a line", "REGISTER al\u{0}ce bob 1.2.3.4:5", "NUL in a line"),
   ]
 
   @Test(

@@ -109,6 +109,7 @@ final class Rendezvous {
       client.input += buffer[..<count]
       while !client.finished, let newline = client.input.firstIndex(of: UInt8(ascii: "\n")) {
         guard newline < maxLine else { return refuse(client, "line too long") }
+        guard !client.input[..<newline].contains(0) else { return refuse(client, "NUL in a line") }
         let line = String(decoding: client.input[..<newline], as: UTF8.self)
         client.input.removeSubrange(...newline)
         handle(line, from: client)
