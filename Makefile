@@ -3,6 +3,8 @@
 SHELL := /bin/bash
 CC ?= cc
 CFLAGS ?= -g
+# Where the C programs go: bin/c, or bin/c-asan for make build-c-asan
+C_BIN ?= bin/c
 SWIFT ?= swift
 # SwiftPM caches what Package.swift computed; the kit's manifest reads the folders,
 # so re-read it each time or a newly added program would not be built.
@@ -34,7 +36,7 @@ FLAVORS := c $(filter-out c,$(shell $(INVENTORY) --print flavors | tr ' ' '\n' |
 # A C-only session (SERVER=c CLIENT=c) builds no Swift at all.
 EXAMPLE_BUILD := $(if $(filter-out c,$(SERVER) $(CLIENT)),build,build-c)
 
-.PHONY: help build build-c build-swift demo test soak check-c listings line-counts bench clean lab grade grade-all \
+.PHONY: help build build-c build-swift demo test soak fuzz build-c-asan check-c listings line-counts bench clean lab grade grade-all \
   $(EXAMPLES) $(VARIANT_SERVERS) \
   $(addprefix trace-,$(EXAMPLES))
 
@@ -63,6 +65,9 @@ help:
 	@echo "  make trace-<example>  the C and Swift programs' network system calls, side by side"
 	@echo "  make bench            every echo server's round trips and throughput, one table"
 	@echo "  make soak             make test 20 times over (SOAK_RUNS=N), failing tests by name"
+	@echo "  make fuzz             every libFuzzer target in fuzz/, FUZZ_SECONDS each (60), a table of exec/s and coverage"
+	@echo "                        (FUZZ_TARGET=http-c for one)"
+	@echo "  make build-c-asan     every C program with ASan and UBSan into bin/c-asan/ (the sanitizer tests use it)"
 	@echo "  make check-c          compile every C program: -Wall -Wextra clean, the lecture's without errors"
 	@echo "  make listings         refresh the code listings in lectures/*.md"
 	@echo "  make line-counts      refresh README.md's table of lines per program and flavor"
@@ -71,7 +76,14 @@ help:
 build: build-c build-swift
 	@echo "built: $(foreach f,$(FLAVORS),bin/$f/)"
 
-build-c: $(addprefix bin/c/,$(C_PROGRAMS))
+build-c: $(addprefix $(C_BIN)/,$(C_PROGRAMS))
+
+# Every C program built with AddressSanitizer and UndefinedBehaviorSanitizer into
+# bin/c-asan/, a folder like a flavor's: Tests/KitTests/sanitizers.swift runs the
+# matrix's C servers and clients from it.
+ASAN_CFLAGS := -g -fsanitize=address,undefined -fno-omit-frame-pointer
+build-c-asan:
+	@$(MAKE) --no-print-directory build-c C_BIN=bin/c-asan CFLAGS='$(ASAN_CFLAGS)'
 
 build-swift:
 	$(SWIFTPM)
@@ -86,8 +98,8 @@ build-swift:
 # A C program: its source, the helper files its line in programs.txt names, and the
 # libraries (-lNAME) it links.
 define c_program
-bin/c/$(1): $(2) $(addprefix $(dir $(2)),$(filter %.c,$(3)))
-	@mkdir -p bin/c
+$(C_BIN)/$(1): $(2) $(addprefix $(dir $(2)),$(filter %.c,$(3)))
+	@mkdir -p $(C_BIN)
 	$$(CC) $$(CFLAGS) -pthread -o $$@ $$(filter %.c,$$^) $(filter -l%,$(3))
 endef
 $(foreach p,$(C_PROGRAMS),$(eval $(call c_program,$(p),$(shell $(INVENTORY) --program $(p) --flavor c --print source),$(shell $(INVENTORY) --program $(p) --print extras))))
@@ -141,6 +153,11 @@ grade-all:
 # Not in make test: it is make test, many times, to find what fails only sometimes.
 soak:
 	scripts/soak
+
+# Not in make test (which runs each target for 3 s): the parsers of untrusted bytes,
+# fed by libFuzzer for minutes. fuzz/README.md says what each target does.
+fuzz:
+	scripts/fuzz
 
 listings:
 	scripts/listings
