@@ -71,7 +71,7 @@ help:
 	@echo "  make check-c          compile every C program: -Wall -Wextra clean, the lecture's without errors"
 	@echo "  make listings         refresh the code listings in lectures/*.md"
 	@echo "  make line-counts      refresh README.md's table of lines per program and flavor"
-	@echo "  make clean            remove bin/ and .build/"
+	@echo "  make clean            remove bin/ and .build/ (and the fuzz and TSan builds)"
 
 build: build-c build-swift
 	@echo "built: $(foreach f,$(FLAVORS),bin/$f/)"
@@ -170,4 +170,4 @@ bench:
 	scripts/bench
 
 clean:
-	rm -rf bin .build .build-release
+	rm -rf bin .build .build-release .build-fuzz .build-tsan
