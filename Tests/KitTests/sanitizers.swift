@@ -142,7 +142,7 @@ struct SanitizerTests {
           _ = listener
           Self.expectNoReport(program.name, output)
         }
-      default:  // a server without a client of its own (tcp-keepalive): a connection that comes and goes
+      default:  // a server without a client (tcp-keepalive): a connection comes and goes
         let port = Ports.reserve()
         let running = try Running(
           Self.asan(program.name),
