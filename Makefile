@@ -15,6 +15,12 @@ CLIENT ?= swift
 INPUT ?= hello from the kit
 export SERVER CLIENT INPUT
 
+# make nat-lab (scripts/nat-lab): the NATs' kind and the two peers' flavors; the
+# rendezvous server's flavor is SERVER's.
+MODE ?= cone
+A ?= c
+B ?= c
+
 # Labs (labs/README.md): which lab, the starter's language, what to grade, where to
 # write Gradescope's results.json, and a class's submissions with where their grades go.
 LAB ?=
@@ -24,6 +30,7 @@ SAMPLE ?=
 RESULTS ?= results.json
 SUBMISSIONS ?=
 GRADES ?= grades
+PITFALLS := $(basename $(notdir $(wildcard pitfalls/*.c)))
 LABS := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard labs/[0-9]*/README.md)))))
 
 # Every list below comes from programs.txt, through scripts/inventory.
@@ -33,15 +40,19 @@ C_PROGRAMS := $(shell $(INVENTORY) --flavor c --print program)
 # Servers besides <example>-server, each a demo of its own: tcp-capitalize-fork-server.
 VARIANT_SERVERS := $(shell $(INVENTORY) --kind variant --print program)
 FLAVORS := c $(filter-out c,$(shell $(INVENTORY) --print flavors | tr ' ' '\n' | sort -u))
-# A C-only session (SERVER=c CLIENT=c) builds no Swift at all.
-EXAMPLE_BUILD := $(if $(filter-out c,$(SERVER) $(CLIENT)),build,build-c)
+# The lectures' own Python and Java (PySources/, JavaSources/): scripts/build-flavor
+# builds them; every other flavor but c is Swift, built by SwiftPM.
+SCRIPT_FLAVORS := $(filter python java,$(FLAVORS))
+SWIFT_FLAVORS := $(filter-out c $(SCRIPT_FLAVORS),$(FLAVORS))
+# A session of C, Python and Java only (SERVER=c CLIENT=python) builds no Swift at all.
+EXAMPLE_BUILD := $(if $(filter-out c $(SCRIPT_FLAVORS),$(SERVER) $(CLIENT)),build,build-c build-scripts)
 
-.PHONY: help build build-c build-swift demo test soak fuzz build-c-asan check-c listings line-counts bench clean lab grade grade-all \
+.PHONY: help build build-c build-swift build-scripts demo test soak fuzz build-c-asan check-c listings line-counts diagrams diagram-data bench clean lab grade grade-all nat-lab \
   $(EXAMPLES) $(VARIANT_SERVERS) \
-  $(addprefix trace-,$(EXAMPLES))
+  $(addprefix trace-,$(EXAMPLES)) $(addprefix pitfall-,$(PITFALLS))
 
 help:
-	@echo "The kit: lecture socket programs in C and Swift, every client against every server."
+	@echo "The kit: lecture socket programs in C, Swift, Python and Java, every client against every server."
 	@echo
 	@echo "  make build            every program of every flavor into bin/<flavor>/<program>"
 	@echo "  make demo             every example once: a C server and a Swift client"
@@ -62,6 +73,12 @@ help:
 	@echo "  make grade LAB=01 SAMPLE=wrong/client-fixed-port   grade one of the lab's own (starter/c, reference/swift, wrong/...)"
 	@echo "  make grade-all LAB=01 SUBMISSIONS=dir   a folder per student -> $(GRADES)/scores.csv"
 	@echo
+	@echo "Pitfalls (lectures/pitfalls.md): each shows the mistake going wrong, then its fix:"
+	@$(foreach p,$(PITFALLS),echo "  make pitfall-$p";)
+	@echo
+	@echo "  make nat-lab          two peers behind real Linux NATs meet: STUN, hole punching, or a TURN relay"
+	@echo "                        MODE=cone|symmetric A=<flavor> B=<flavor> (now MODE=$(MODE) A=$(A) B=$(B));"
+	@echo "                        root (or user namespaces); a capture and events.json (lectures/nat-traversal.md)"
 	@echo "  make trace-<example>  the C and Swift programs' network system calls, side by side"
 	@echo "  make bench            every echo server's round trips and throughput, one table"
 	@echo "  make soak             make test 20 times over (SOAK_RUNS=N), failing tests by name"
@@ -71,10 +88,12 @@ help:
 	@echo "  make check-c          compile every C program: -Wall -Wextra clean, the lecture's without errors"
 	@echo "  make listings         refresh the code listings in lectures/*.md"
 	@echo "  make line-counts      refresh README.md's table of lines per program and flavor"
+	@echo "  make diagrams         serve the interactive diagrams (diagrams/README.md); NAT_RUN=dir replays a nat-lab run"
+	@echo "  make diagram-data     refresh the socket-lifecycle diagram's data from strace of the programs"
 	@echo "  make clean            remove bin/ and .build/ (and the fuzz and TSan builds)"
 
-build: build-c build-swift
-	@echo "built: $(foreach f,$(FLAVORS),bin/$f/)"
+build: build-c build-swift build-scripts
+	@echo "built: $(foreach f,$(FLAVORS),$(if $(wildcard bin/$f),bin/$f/))"
 
 build-c: $(addprefix $(C_BIN)/,$(C_PROGRAMS))
 
@@ -88,11 +107,19 @@ build-c-asan:
 build-swift:
 	$(SWIFTPM)
 	@out=$$($(SWIFT) build --show-bin-path); \
-	for flavor in $(filter-out c,$(FLAVORS)); do \
+	for flavor in $(SWIFT_FLAVORS); do \
 	  mkdir -p bin/$$flavor; \
 	  for program in $$($(INVENTORY) --flavor $$flavor --print program); do \
 	    cp -p "$$out/$$flavor-$$program" bin/$$flavor/$$program; \
 	  done; \
+	done
+
+# Python and Java: a flavor whose toolchain is missing is skipped, saying so (its
+# tests fail with the same apt-get line); the others are built.
+build-scripts:
+	@for flavor in $(SCRIPT_FLAVORS); do \
+	  scripts/build-flavor $$flavor bin/$$flavor; status=$$?; \
+	  case $$status in 0|3) ;; *) exit $$status ;; esac; \
 	done
 
 # A C program: its source, the helper files its line in programs.txt names, and the
@@ -110,12 +137,17 @@ $(EXAMPLES) $(VARIANT_SERVERS): $(EXAMPLE_BUILD)
 demo: build
 	@for example in $(EXAMPLES); do scripts/run-example $$example || exit 1; echo; done
 
+# With every flavor c, only cc runs: no Swift is built, as in a C-only example session.
+nat-lab: $(if $(filter-out c,$(A) $(B) $(SERVER)),build,build-c)
+	@scripts/nat-lab --mode "$(MODE)" --a "$(A)" --b "$(B)" --server "$(SERVER)"
+
 $(addprefix trace-,$(EXAMPLES)): trace-%: build
 	@scripts/trace-example $*
 
 # The labs' graders compile and grade some sixty solutions: they run after the rest,
 # so their compilers never slow the timing-bounded tests beside them on two cores.
 test: check-c
+	@scripts/fetch-p5  # the diagrams' tests draw with p5.js, which is never committed
 	$(SWIFT) test --manifest-cache none --skip LabTests
 	$(SWIFT) test --manifest-cache none --skip-build --filter LabTests
 
@@ -131,6 +163,9 @@ check-c:
 	  $(CC) -Wall -Wextra $$strict -pthread -fsyntax-only $$source $$helpers || exit 1; \
 	done
 	@echo "C: every program compiles; the kit's own -Wall -Wextra clean, the lecture's without errors."
+
+$(addprefix pitfall-,$(PITFALLS)): pitfall-%:
+	@scripts/pitfall $*
 
 lab:
 	@scripts/lab "$(LAB)" "$(LANGUAGE)"
@@ -164,6 +199,14 @@ listings:
 
 line-counts:
 	scripts/line-counts
+
+# The diagrams (diagrams/README.md): p5.js fetched once, served by the kit's own server.
+diagrams: bin/c/http-server
+	@scripts/fetch-p5
+	@scripts/serve-diagrams
+
+diagram-data: build-c
+	scripts/diagram-data
 
 # Not a test: speed is measured here and compared with goals, never asserted in a test.
 bench:

@@ -4,6 +4,7 @@
 // its line there, not by editing this manifest:
 //   CSources/<example>/<role>.c             -> executable c-<example>-<role>
 //   Sources/<flavor>/<example>/<role>.swift -> executable <flavor>-<example>-<role>
+//   PySources/, JavaSources/                -> not SwiftPM's: make build (scripts/build-flavor)
 //   Sources/<Library>/ (capitalised)        -> library <Library> (Swift, or C with include/),
 //                                              tested by Tests/<Library>Tests if present
 //   labs/grader/, labs/<NN>-<lab>/<lab>-checks.swift -> executable kit-grade (labs/README.md)
@@ -15,8 +16,9 @@ import PackageDescription
 let libraryDependencies: [String: [String]] = [
   "Sockets": ["CShims"],
   "EchoLoop": ["Sockets"],
-  "swift": ["CShims"],
-  "swift-sockets": ["Sockets", "KitOptions", "CShims", "EchoLoop"],
+  "swift": ["CShims", "CCrypto", "CUring"],
+  "Stun": ["CCrypto", "Sockets"],
+  "swift-sockets": ["Sockets", "KitOptions", "CShims", "EchoLoop", "Stun"],
 ]
 
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
@@ -56,8 +58,12 @@ let inventory: [ProgramLine] = {
 func programs(flavor: String) -> [Target] {
   let (folder, ending) = flavor == "c" ? ("CSources", ".c") : ("Sources/\(flavor)", ".swift")
   return inventory.filter { $0.flavors.contains(flavor) }.map { program in
-    let sources = ["\(program.role)\(ending)"] + program.extras.filter { $0.hasSuffix(ending) }
     let path = "\(folder)/\(program.example)"
+    // A helper file joins the flavors whose folder holds it
+    let helpers = program.extras.filter {
+      $0.hasSuffix(ending) && FileManager.default.fileExists(atPath: "\(root)/\(path)/\($0)")
+    }
+    let sources = ["\(program.role)\(ending)"] + helpers
     return .executableTarget(
       name: "\(flavor)-\(program.example)-\(program.role)",
       dependencies: dependencies(of: flavor),
@@ -73,9 +79,10 @@ func programs(flavor: String) -> [Target] {
 
 let isLibrary = { (name: String) in name.first?.isUppercase == true }
 let libraries = entries("Sources", directories: true).filter(isLibrary)
-/// The Swift flavors, as programs.txt names them (c is built from CSources/).
+/// The Swift flavors, as programs.txt names them: those with a folder Sources/<flavor>/
+/// (c is built from CSources/; python and java, the lectures' own, by make build).
 let flavors = Set(inventory.flatMap(\.flavors)).sorted().filter {
-  $0 != "c"
+  $0 != "c" && entries("Sources", directories: true).contains($0)
 }
 
 /// Packages a flavor's programs or a library import: only the ecosystem's standards.

@@ -2,19 +2,25 @@
  * One thread, one epoll loop, so it takes one core and leaves the other to the server.
  *
  *   echo-load -p PORT [-c CONNECTIONS] [-s SIZE] [-w WARMUP] [-d SECONDS] [-P PID]  round trips
+ *             [-i IDLE] [-n COUNT]
  *   echo-load -p PORT -b [-r READ_SIZE] [-w WARMUP] [-d SECONDS] [-P PID]           bulk stream
  *
  * Round trips (closed loop): every connection sends SIZE bytes (64), waits until all
  * SIZE come back, checks them, sends the next message. Prints the round trips done in
- * the measured window, after WARMUP seconds (1) not counted, over SECONDS (3).
+ * the measured window, after WARMUP seconds (1) not counted, over SECONDS (3), or
+ * until COUNT round trips have been counted if that comes first. With IDLE, that many
+ * connections are opened first and stay silent the whole time (a server holding many
+ * clients of which few are busy); they are closed with a reset, so that thousands of
+ * closes leave no TIME_WAIT behind to use up the ephemeral ports of later runs.
  * Bulk: one connection sends a pattern as fast as the server takes it and reads the
  * echo at the same time, checking every byte; prints the bytes echoed in the window.
  * Every echoed byte is compared with what was sent: a server that drops, repeats or
  * mixes up bytes fails (exit status 1) instead of looking fast. With -P SERVER_PID it
  * also reports how busy the machine was with other work during the window (others=,
  * in cores, from /proc: all CPU time less the server's and its own), so a script can
- * tell a slow server from a busy machine. The last line is key=value pairs for the
- * script: ... rate=<per second> [others=<cores>]. */
+ * tell a slow server from a busy machine, and the server's resident memory at the end
+ * of the window (server_rss=, KiB, VmRSS), its connections still open. The last line
+ * is key=value pairs for the script: ... rate=<per second> [others=<cores> server_rss=<KiB>]. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -91,11 +97,26 @@ static double others(int start, double elapsed) {
     return (double)(others_ticks() - busy_mark) / (double)sysconf(_SC_CLK_TCK) / elapsed;
 }
 
+/* The server's VmRSS in KiB, or -1 */
+static long server_rss(void) {
+    char path[64], line[256];
+    long kib = -1;
+    snprintf(path, sizeof(path), "/proc/%d/status", server_pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
 /* It can come out a little below zero: /proc/stat and a process's own times are
  * counted apart, in clock ticks. */
 static void print_others(double cores) {
     if (server_pid > 0)
-        printf(" others=%.2f", cores < 0.005 ? 0 : cores);
+        printf(" others=%.2f server_rss=%ld", cores < 0.005 ? 0 : cores, server_rss());
     printf("\n");
 }
 
@@ -112,6 +133,7 @@ static void die(const char *what) {
 
 static void usage(void) {
     fprintf(stderr, "usage: echo-load -p PORT [-c CONNECTIONS] [-s SIZE] [-w WARMUP] [-d SECONDS] [-P PID]\n"
+                    "                 [-i IDLE] [-n COUNT]\n"
                     "       echo-load -p PORT -b [-r READ_SIZE] [-w WARMUP] [-d SECONDS] [-P PID]\n");
     exit(2);
 }
@@ -170,15 +192,23 @@ static int send_some(struct conn *c, size_t size) {
     return 0;
 }
 
-static int round_trips(int port, int connections, size_t size, double warmup, double seconds) {
+static int round_trips(int port, int connections, size_t size, double warmup, double seconds,
+                       int idle, uint64_t limit) {
     struct epoll_event events[MAX_EVENTS];
     unsigned char buffer[MAX_SIZE];
     struct conn *conns = calloc((size_t)connections, sizeof(*conns));
+    int *idlers = calloc((size_t)idle + 1, sizeof(*idlers));
+    struct linger reset = {1, 0};
     int epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (conns == NULL)
+    if (conns == NULL || idlers == NULL)
         die("calloc failed");
     if (epfd < 0)
         die("epoll_create1 failed");
+    for (int i = 0; i < idle; i++) {
+        idlers[i] = open_connection(port);
+        if (setsockopt(idlers[i], SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)) < 0)
+            die("setsockopt failed");
+    }
     for (int i = 0; i < connections; i++) {
         conns[i].fd = open_connection(port);
         conns[i].id = (uint32_t)i;
@@ -242,17 +272,19 @@ static int round_trips(int port, int connections, size_t size, double warmup, do
             measure_from = t;
             others(1, 0);
         }
-        if (t >= end)
+        if (t >= end || (limit > 0 && measuring && done - counted_from >= limit))
             break;
     }
     double elapsed = now() - measure_from;
     double busy = others(0, elapsed);
     uint64_t count = done - counted_from;
+    printf("mode=rt connections=%d idle=%d size=%zu seconds=%.3f count=%llu rate=%.0f", connections,
+           idle, size, elapsed, (unsigned long long)count, (double)count / elapsed);
+    print_others(busy); /* the server's memory while every connection is still open */
     for (int i = 0; i < connections; i++)
         close(conns[i].fd);
-    printf("mode=rt connections=%d size=%zu seconds=%.3f count=%llu rate=%.0f", connections, size,
-           elapsed, (unsigned long long)count, (double)count / elapsed);
-    print_others(busy);
+    for (int i = 0; i < idle; i++)
+        close(idlers[i]);
     return 0;
 }
 
@@ -335,11 +367,12 @@ static int bulk(int port, size_t read_size, double warmup, double seconds) {
 }
 
 int main(int argc, char **argv) {
-    int port = 0, connections = 1, is_bulk = 0, opt;
+    int port = 0, connections = 1, is_bulk = 0, idle = 0, opt;
+    long long limit = 0;
     size_t size = 64, read_size = 256 * 1024;
     double warmup = 1, seconds = 3;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    while ((opt = getopt(argc, argv, "p:c:s:w:d:br:P:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:c:s:w:d:br:P:i:n:")) != -1) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 'c': connections = atoi(optarg); break;
@@ -349,12 +382,14 @@ int main(int argc, char **argv) {
         case 'b': is_bulk = 1; break;
         case 'r': read_size = (size_t)atol(optarg); break;
         case 'P': server_pid = atoi(optarg); break;
+        case 'i': idle = atoi(optarg); break;
+        case 'n': limit = atoll(optarg); break;
         default: usage();
         }
     }
     if (optind != argc || port <= 0 || port > 65535 || connections < 1 || size < 1 ||
-        size > MAX_SIZE || read_size < 1 || warmup < 0 || seconds <= 0)
+        size > MAX_SIZE || read_size < 1 || warmup < 0 || seconds <= 0 || idle < 0 || limit < 0)
         usage();
     return is_bulk ? bulk(port, read_size, warmup, seconds)
-                   : round_trips(port, connections, size, warmup, seconds);
+                   : round_trips(port, connections, size, warmup, seconds, idle, (uint64_t)limit);
 }

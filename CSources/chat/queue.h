@@ -8,7 +8,7 @@
 struct client {
     int fd;
     int gone;                           /* left or failed: closed after this pass */
-    char name[INET_ADDRSTRLEN + 6];     /* "127.0.0.1:54321", for messages */
+    char name[INET6_ADDRSTRLEN + 8];    /* "[::ffff:127.0.0.1]:54321", for messages */
     char *out;                          /* waiting to be sent: out[start] to out[len] */
     size_t start, len, cap;
 };

@@ -30,18 +30,19 @@ static int set_nonblocking(int fd) {
 
 int main(void) {
     int listener, fd, opt = 1, paused = 0, timeout;
-    struct sockaddr_in addr;
+    int v6only = 0; /* IPV6_V6ONLY off: IPv4 clients too */
+    struct sockaddr_in6 addr;
     socklen_t addrlen;
     struct client *clients;
     struct pollfd *fds; /* fds[0] the listener, fds[i + 1] clients[i] */
     size_t nclients = 0, capacity, n, i, j, kept;
     char buffer[CHUNK];
-    char ip[INET_ADDRSTRLEN];
+    char ip[INET6_ADDRSTRLEN];
     ssize_t got;
     setvbuf(stdout, NULL, _IOLBF, 0); /* kit: a pipe sees each line at once */
     int port = getenv("KIT_PORT") ? atoi(getenv("KIT_PORT")) : PORT; /* kit */
 
-    if ((listener = socket(AF_INET, SOCK_STREAM, 0)) < 0) {
+    if ((listener = socket(AF_INET6, SOCK_STREAM, 0)) < 0) {
         perror("socket failed");
         exit(EXIT_FAILURE);
     }
@@ -50,10 +51,16 @@ int main(void) {
         perror("setsockopt failed");
         exit(EXIT_FAILURE);
     }
+    /* Dual-stack: one socket for IPv6 and IPv4 clients, an IPv4 one showing as a mapped
+     * address (::ffff:127.0.0.1). Linux's default, not every system's: say it */
+    if (setsockopt(listener, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) {
+        perror("setsockopt failed");
+        exit(EXIT_FAILURE);
+    }
     memset(&addr, 0, sizeof(addr));
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = INADDR_ANY; /* 0.0.0.0 */
-    addr.sin_port = htons(port);
+    addr.sin6_family = AF_INET6;
+    addr.sin6_addr = in6addr_any; /* ::, IPv6 and IPv4 */
+    addr.sin6_port = htons(port);
     if (bind(listener, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
         perror("bind failed");
         exit(EXIT_FAILURE);
@@ -197,10 +204,10 @@ int main(void) {
         }
         memset(&clients[nclients], 0, sizeof(clients[nclients]));
         clients[nclients].fd = fd;
-        if (inet_ntop(AF_INET, &addr.sin_addr, ip, sizeof(ip)) == NULL)
+        if (inet_ntop(AF_INET6, &addr.sin6_addr, ip, sizeof(ip)) == NULL)
             strcpy(ip, "?");
-        snprintf(clients[nclients].name, sizeof(clients[nclients].name), "%s:%d", ip,
-                 ntohs(addr.sin_port));
+        snprintf(clients[nclients].name, sizeof(clients[nclients].name), "[%s]:%d", ip,
+                 ntohs(addr.sin6_port));
         nclients++;
     }
 }

@@ -240,12 +240,13 @@ static void *serve(void *arg) {
 
 int main(int argc, char *argv[]) {
     int listenfd, connfd;
-    struct sockaddr_in sin;
+    struct sockaddr_in6 sin;
     struct timeval idle = {IDLE_SECONDS, 0};
     struct sigaction sa;
     struct stat st;
     pthread_t tid;
     int opt = 1, rc;
+    int v6only = 0; /* IPV6_V6ONLY off: IPv4 clients too */
     int *fdp;
     setvbuf(stdout, NULL, _IOLBF, 0); /* kit: a pipe sees each line at once */
     int port = getenv("KIT_PORT") ? atoi(getenv("KIT_PORT")) : PORT; /* kit */
@@ -272,7 +273,7 @@ int main(int argc, char *argv[]) {
         exit(EXIT_FAILURE);
     }
 
-    if ((listenfd = socket(AF_INET, SOCK_STREAM, 0)) < 0) {
+    if ((listenfd = socket(AF_INET6, SOCK_STREAM, 0)) < 0) {
         perror("socket failed");
         exit(EXIT_FAILURE);
     }
@@ -280,10 +281,16 @@ int main(int argc, char *argv[]) {
         perror("setsockopt failed");
         exit(EXIT_FAILURE);
     }
+    /* Dual-stack: one socket for IPv6 and IPv4 clients, an IPv4 one showing as a mapped
+     * address (::ffff:127.0.0.1). Linux's default, not every system's: say it */
+    if (setsockopt(listenfd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) {
+        perror("setsockopt failed");
+        exit(EXIT_FAILURE);
+    }
     memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = INADDR_ANY;
-    sin.sin_port = htons(port);
+    sin.sin6_family = AF_INET6;
+    sin.sin6_addr = in6addr_any; /* ::, IPv6 and IPv4 */
+    sin.sin6_port = htons(port);
     if (bind(listenfd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
         perror("bind failed");
         exit(EXIT_FAILURE);

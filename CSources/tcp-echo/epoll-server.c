@@ -2,7 +2,8 @@
  * over Linux's epoll (the chapter's "Non-blocking I/O"), in the kit's own hand. One
  * thread serves every client; it prints what server.c prints. Descriptors: 3
  * standard ones, the epoll instance, the listener, one per client, up to the
- * RLIMIT_NOFILE soft limit. */
+ * RLIMIT_NOFILE soft limit. KIT_REUSEPORT=1 sets SO_REUSEPORT, so that several of
+ * them can share a port (lectures/production.md). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -228,6 +229,7 @@ int main(void) {
     int opt = 1;
     setvbuf(stdout, NULL, _IOLBF, 0); /* kit: a pipe sees each line at once */
     int port = getenv("KIT_PORT") ? atoi(getenv("KIT_PORT")) : PORT; /* kit */
+    int reuseport = getenv("KIT_REUSEPORT") && strcmp(getenv("KIT_REUSEPORT"), "1") == 0; /* kit */
 
     /* One table entry per descriptor this process may open */
     if (getrlimit(RLIMIT_NOFILE, &limit) < 0) {
@@ -245,6 +247,12 @@ int main(void) {
         exit(EXIT_FAILURE);
     }
     if (setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &opt, sizeof(opt)) < 0) {
+        perror("setsockopt failed");
+        exit(EXIT_FAILURE);
+    }
+    /* kit: with KIT_REUSEPORT=1, several of these processes may bind this one port
+     * (each sets it), and the kernel spreads new connections among their listeners */
+    if (reuseport && setsockopt(listener, SOL_SOCKET, SO_REUSEPORT, &opt, sizeof(opt)) < 0) {
         perror("setsockopt failed");
         exit(EXIT_FAILURE);
     }

@@ -103,10 +103,20 @@ package enum Ports {
   /// as the kernel lists it in /proc/net: a check that consumes no connection, so even
   /// a server that accepts exactly one client can be waited for. Test ports are
   /// reserved for one test each, so whichever transport opened it is that test's server.
-  package static func isOpen(_ port: UInt16) -> Bool {
+  /// `transport` narrows it to one, for a server that opens both (coturn).
+  package static func isOpen(_ port: UInt16, _ transport: Transport? = nil) -> Bool {
     let suffix = Array(String(format: ":%04X", port).utf8)
-    return ["tcp", "tcp6"].contains { scan("/proc/net/\($0)", port: suffix, listeningOnly: true) }
-      || ["udp", "udp6"].contains { scan("/proc/net/\($0)", port: suffix, listeningOnly: false) }
+    let tcp = {
+      ["tcp", "tcp6"].contains { scan("/proc/net/\($0)", port: suffix, listeningOnly: true) }
+    }
+    let udp = {
+      ["udp", "udp6"].contains { scan("/proc/net/\($0)", port: suffix, listeningOnly: false) }
+    }
+    switch transport {
+    case .tcp: return tcp()
+    case .udp: return udp()
+    case nil: return tcp() || udp()
+    }
   }
 
   /// Looks for a local address ending in `port` in a /proc/net table, reading it in

@@ -18,7 +18,8 @@ package struct ProgramEntry: Sendable, CustomStringConvertible {
 
   /// Where its source is in `flavor`, relative to the kit's root.
   package func source(flavor: String) -> String {
-    flavor == "c" ? "CSources/\(example)/\(role).c" : "Sources/\(flavor)/\(example)/\(role).swift"
+    let (folder, ending) = Kit.sourceLayout(flavor: flavor)
+    return "\(folder)/\(example)/\(role)\(ending)"
   }
 
   /// Parses programs.txt's text; a line it cannot read is an error that names it.
@@ -81,8 +82,21 @@ package enum Kit {
     flavors(having: "\(example)-\(role)")
   }
 
+  /// Where a flavor's sources are: the folder holding `<example>/<role><ending>`.
+  package static func sourceLayout(flavor: String) -> (folder: String, ending: String) {
+    switch flavor {
+    case "c": ("CSources", ".c")
+    case "python": ("PySources", ".py")
+    case "java": ("JavaSources", ".java")
+    default: ("Sources/\(flavor)", ".swift")
+    }
+  }
+
   package static func path(flavor: String, _ program: String) -> URL {
-    buildFolder.appendingPathComponent("\(flavor)-\(program)")
+    if scriptFlavors[flavor] != nil {
+      return buildFolder.appendingPathComponent(flavor).appendingPathComponent(program)
+    }
+    return buildFolder.appendingPathComponent("\(flavor)-\(program)")
   }
 }
 

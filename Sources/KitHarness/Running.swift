@@ -69,6 +69,10 @@ package final class Running: Sendable {
     _ program: Program, arguments: [String] = [], environment: [String: String] = [:],
     input: [UInt8] = [], wrapper: [String] = []
   ) throws {
+    // The lectures' Python and Java are built by a script, not SwiftPM: now, if not yet.
+    if program.path == Kit.path(flavor: program.flavor, program.name) {
+      try Kit.prepare(flavor: program.flavor)
+    }
     try self.init(
       command: wrapper + [program.path.path] + arguments, label: program.description,
       environment: environment, input: input)

@@ -22,12 +22,15 @@ extension Running {
 
   /// Waits until `port` is open (Ports.isOpen: listening TCP or bound UDP), failing
   /// early, with the program's stderr, if the program exits first (`bind failed`).
-  /// The one readiness wait of the harness: no connection is spent on it.
-  package func waitUntilOpen(_ port: UInt16, within limit: Duration = .seconds(10)) async throws {
+  /// The one readiness wait of the harness: no connection is spent on it. `transport`
+  /// waits for that one only.
+  package func waitUntilOpen(
+    _ port: UInt16, _ transport: Transport? = nil, within limit: Duration = .seconds(10)
+  ) async throws {
     let clock = ContinuousClock()
     let deadline = clock.now + limit
     var interval = Duration.milliseconds(2)
-    while !Ports.isOpen(port) {
+    while !Ports.isOpen(port, transport) {
       let seen = output
       if let ended = seen.termination {
         throw HarnessError(
@@ -45,10 +48,10 @@ extension Running {
   /// Runs `body` with the server started; stops the server however `body` ends.
   package static func withServer<Result: Sendable>(
     _ program: Program, port: UInt16, arguments: [String] = [], wrapper: [String] = [],
-    _ body: (Running) async throws -> Result
+    within limit: Duration = .seconds(10), _ body: (Running) async throws -> Result
   ) async throws -> Result {
     let server = try await Running.server(
-      program, port: port, arguments: arguments, wrapper: wrapper)
+      program, port: port, arguments: arguments, wrapper: wrapper, within: limit)
     do {
       let result = try await body(server)
       try await server.stop()

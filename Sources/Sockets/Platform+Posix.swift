@@ -223,12 +223,12 @@ enum Posix {
   }
 
   /// `getaddrinfo(3)`: the addresses of `host` (nil: every local interface) in the order
-  /// the system prefers; never empty on success.
+  /// the system prefers, of `family` only if one is given; never empty on success.
   static func systemGetaddrinfo(
-    host: String?, port: UInt16
+    host: String?, port: UInt16, family: AddressFamily? = nil
   ) -> Result<[AddressStorage], SocketError> {
     var hints = addrinfo()
-    hints.ai_family = AF_UNSPEC
+    hints.ai_family = family?.cValue ?? AF_UNSPEC
     // Stream only, else each address comes back once per socket type; they are the same.
     hints.ai_socktype = SocketType.stream.cValue
     hints.ai_flags = AI_NUMERICSERV | (host == nil ? AI_PASSIVE : 0)

@@ -20,9 +20,13 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
   /// Every address `host` stands for, best first: try them in turn, as `connect(host:)`
   /// does. `host` is a name ("localhost") or a numeric IPv4 or IPv6 address; nil means
-  /// every local interface, for a server to bind.
-  public static func resolve(host: String?, port: UInt16) throws(SocketError) -> [SocketAddress] {
-    try Posix.systemGetaddrinfo(host: host, port: port).get().map(SocketAddress.init)
+  /// every local interface, for a server to bind. With a `family`, only addresses of
+  /// that family: a name without one fails as getaddrinfo says.
+  public static func resolve(
+    host: String?, port: UInt16, family: AddressFamily? = nil
+  ) throws(SocketError) -> [SocketAddress] {
+    try Posix.systemGetaddrinfo(host: host, port: port, family: family).get()
+      .map(SocketAddress.init)
   }
 
   /// The first address `host` stands for: where a datagram client sends.

@@ -22,7 +22,11 @@ struct FuzzTests {
   @Test("every parser of untrusted bytes has a target")
   func everyParser() {
     let expected = ["http", "chat"].flatMap { example in
-      Kit.flavors(having: "\(example)-server").map { "\(example)-\($0)" }
+      // The kit's own C and Swift (the lectures' Python and Java are not fuzzed here)
+      Kit.flavors(having: "\(example)-server").filter {
+        ["c", "swift", "swift-sockets"].contains($0)
+      }
+      .map { "\(example)-\($0)" }
     }
     #expect(Set(expected).isSubset(of: Set(Self.targets)), "fuzz/ has \(Self.targets)")
   }

@@ -270,6 +270,67 @@ struct TcpEchoTests {
   }
 }
 
+/// SO_REUSEPORT (lectures/production.md): the epoll server with KIT_REUSEPORT=1, run as
+/// two processes on one port; and without it, the second cannot bind.
+@Suite("tcp-echo SO_REUSEPORT", .timeLimit(.minutes(2)))
+struct TcpEchoReusePortTests {
+  static let servers = Kit.flavors(having: "tcp-echo-epoll-server").filter {
+    ["c", "swift"].contains($0)
+  }.map { Program(flavor: $0, name: "tcp-echo-epoll-server") }
+
+  static func connected(_ running: Running) -> Int {
+    running.output.stdoutText.split(separator: "\n").filter { $0.hasPrefix("Connected: ") }.count
+  }
+
+  @Test("two processes on one port both get clients: the kernel spreads 50", arguments: servers)
+  func spread(server: Program) async throws {
+    let port = Ports.reserve()
+    let environment = ["KIT_PORT": "\(port)", "KIT_REUSEPORT": "1"]
+    let first = try Running(server, environment: environment)
+    var second: Running? = nil
+    do {
+      try await first.waitUntilOpen(port)
+      let started = try Running(server, environment: environment)
+      second = started
+      // The port is open already: the second is ready when it says so (or has failed).
+      _ = try await started.wait(for: "the second process listening") {
+        $0.stdoutText.hasPrefix("Listening on port \(port)\n") || $0.termination != nil
+      }
+      #expect(started.output.stderrText == "", "the second process could not share the port")
+      let report = try await onThread {
+        try EchoLoad.run(
+          port: port, connections: 50, sizes: { _ in [64] }, within: .seconds(30))
+      }
+      #expect(report.connections == 50)
+      try await ProcessStatus.wait(for: "50 Connected lines from the two") {
+        Self.connected(first) + Self.connected(started) == 50
+      }
+      let (a, b) = (Self.connected(first), Self.connected(started))
+      // The kernel picks a listener by a hash of each connection's addresses and
+      // ports: all 50 on one side would happen about once in 2^49 runs.
+      #expect(a >= 1 && b >= 1, "the first process served \(a), the second \(b)")
+      #expect(first.output.stderrText == "" && started.output.stderrText == "")
+      try await started.stop()
+      try await first.stop()
+    } catch {
+      _ = try? await second?.stop()
+      _ = try? await first.stop()
+      throw error
+    }
+  }
+
+  @Test("without KIT_REUSEPORT the second process cannot bind", arguments: servers)
+  func refused(server: Program) async throws {
+    let port = Ports.reserve()
+    try await Running.withServer(server, port: port) { _ in
+      let second = try Running(server, environment: ["KIT_PORT": "\(port)"])
+      let output = try await second.finish(within: .seconds(10))
+      #expect(output.stderrText == "bind failed: Address already in use\n")
+      #expect(output.termination == .exit(1))
+    }
+  }
+}
+
 /// A stand-in server: listens on 127.0.0.1 at a port the kernel picks, takes one
 /// client, reads its line, answers with the bytes a test chooses, and closes.
 final class OneReplyServer: Sendable {

@@ -29,6 +29,15 @@ struct AddressTests {
     #expect(Set(addresses).count == addresses.count)  // each address once
   }
 
+  @Test func oneFamilyOnly() throws {
+    let addresses = try SocketAddress.resolve(host: "localhost", port: 80, family: .ipv4)
+    #expect(addresses.map(\.description) == ["127.0.0.1:80"])
+    // An IPv6 address has no IPv4 form: getaddrinfo says so, as it does in C.
+    #expect(throws: SocketError.self) {
+      try SocketAddress.resolve(host: "::1", port: 80, family: .ipv4)
+    }
+  }
+
   @Test func everyInterface() throws {
     let addresses = try SocketAddress.resolve(host: nil, port: 9000)
     #expect(addresses.contains { $0.host == "0.0.0.0" || $0.host == "::" })

@@ -14,7 +14,9 @@ struct Lab: Sendable {
   var folder: String { "\(number)-\(name)" }
 
   /// Every lab the grader knows, in the order students meet them.
-  static let all: [Lab] = [.tcpHello, .udpRetry, .framing, .concurrent, .eventLoop, .http]
+  static let all: [Lab] = [
+    .tcpHello, .udpRetry, .framing, .concurrent, .eventLoop, .http, .stun,
+  ]
 
   /// A lab by its number ("01", "1"), its name ("tcp-hello") or its folder's name.
   static func named(_ key: String) -> Lab? {

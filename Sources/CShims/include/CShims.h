@@ -1,5 +1,5 @@
 /* CShims: the few C things Swift's `import Glibc` does not bring in, for the swift
- * flavor's event-loop servers. Swift imports C functions, structs and constants, but
+ * flavor's event-loop servers and STUN clients. Swift imports C functions, structs and constants, but
  * not function-like macros, and Glibc's module map leaves some headers out. Each
  * wrapper below is a one-line C function that Swift can call; `static inline` lets
  * the compiler inline it into the Swift caller, so it costs what the macro costs. */
@@ -12,6 +12,7 @@
                            (with its packed x86-64 layout, as clang lays it out) and
                            the EPOLL* constants into Swift under their C names */
 #endif
+#include <sys/random.h>  /* getrandom, for STUN's transaction ids: not in Glibc's module map */
 #include <sys/select.h>
 
 /* FD_ZERO is a macro (it clears the bit array inside fd_set): Swift imports no macros */

@@ -21,8 +21,8 @@ struct ChatServer: ParsableCommand {
   func run() throws {
     setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
     let port = options.port(default: 8080)
-    // asyncio.start_server's default backlog
-    let listener = try Socket.listen(host: "0.0.0.0", port: port, backlog: 100)
+    // Every interface, IPv6 and IPv4 (dual-stack); asyncio.start_server's default backlog
+    let listener = try Socket.listen(port: port, backlog: 100)
     let room = try ChatRoom(listener: listener, poller: Poller())  // epoll on Linux, else poll
     print("Chat server on port \(port)")
     try room.run()
@@ -32,7 +32,7 @@ struct ChatServer: ParsableCommand {
 /// A client, and the bytes waiting to be sent to it (queue.swift).
 final class Member {
   let socket: Socket
-  let name: String  // "127.0.0.1:54321", for messages
+  let name: String  // "[::ffff:127.0.0.1]:54321", for messages
   var pending = Pending()
   var gone = false  // left or failed: closed at the end of this turn
 

@@ -12,7 +12,7 @@ let CHUNK = 4096  // the chapter's reader.read(4096)
 struct Client {
   var fd: Int32
   var gone = false  // left or failed: closed after this pass
-  var name: String  // "127.0.0.1:54321", for messages
+  var name: String  // "[::ffff:127.0.0.1]:54321", for messages
   var out: [UInt8] = []  // waiting to be sent: out[start] to out[out.count]
   var start = 0
 }

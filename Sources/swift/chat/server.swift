@@ -28,20 +28,21 @@ enum ChatServer {
   static func main() {
     var fd: Int32
     var opt: Int32 = 1
+    var v6only: Int32 = 0  // IPV6_V6ONLY off: IPv4 clients too
     var paused = false
     var timeout: Int32
-    var addr = sockaddr_in()
+    var addr = sockaddr_in6()
     var addrlen: socklen_t
     var clients: [Client] = []
     var fds: [pollfd] = []  // fds[0] the listener, fds[i + 1] clients[i]
     var n: Int
     var buffer = [UInt8](repeating: 0, count: CHUNK)
-    var ip = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+    var ip = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
     var got: Int
     setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
     let port = getenv("KIT_PORT") != nil ? atoi(getenv("KIT_PORT")) : PORT  // kit
 
-    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let listener = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
     if listener < 0 {
       perror("socket failed")
       exit(EXIT_FAILURE)
@@ -52,13 +53,21 @@ enum ChatServer {
       perror("setsockopt failed")
       exit(EXIT_FAILURE)
     }
-    memset(&addr, 0, MemoryLayout<sockaddr_in>.size)
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = in_addr_t(INADDR_ANY)  // 0.0.0.0
-    addr.sin_port = UInt16(port).bigEndian
+    // Dual-stack: one socket for IPv6 and IPv4 clients, an IPv4 one showing as a mapped
+    // address (::ffff:127.0.0.1). Linux's default, not every system's: say it
+    if setsockopt(
+      listener, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &v6only, socklen_t(MemoryLayout<Int32>.size)) < 0
+    {
+      perror("setsockopt failed")
+      exit(EXIT_FAILURE)
+    }
+    memset(&addr, 0, MemoryLayout<sockaddr_in6>.size)
+    addr.sin6_family = sa_family_t(AF_INET6)
+    addr.sin6_addr = in6addr_any  // ::, IPv6 and IPv4
+    addr.sin6_port = UInt16(port).bigEndian
     let bound = withUnsafePointer(to: &addr) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
       }
     }
     if bound < 0 {
@@ -164,7 +173,7 @@ enum ChatServer {
         continue
       }
       // A new client: one accept per wake-up; poll reports the next one
-      addrlen = socklen_t(MemoryLayout<sockaddr_in>.size)
+      addrlen = socklen_t(MemoryLayout<sockaddr_in6>.size)
       fd = withUnsafeMutablePointer(to: &addr) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &addrlen) }
       }
@@ -188,13 +197,13 @@ enum ChatServer {
         continue
       }
       // The arrays grow by themselves (an allocation failure ends the program)
-      if inet_ntop(AF_INET, &addr.sin_addr, &ip, socklen_t(INET_ADDRSTRLEN)) == nil {
-        ip = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+      if inet_ntop(AF_INET6, &addr.sin6_addr, &ip, socklen_t(INET6_ADDRSTRLEN)) == nil {
+        ip = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         ip[0] = CChar(UInt8(ascii: "?"))
       }
       let text = String(
         decoding: ip.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-      clients.append(Client(fd: fd, name: "\(text):\(UInt16(bigEndian: addr.sin_port))"))
+      clients.append(Client(fd: fd, name: "[\(text)]:\(UInt16(bigEndian: addr.sin6_port))"))
     }
   }
 }

@@ -218,12 +218,13 @@ func serve(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
 enum HttpServer {
   static func main() {
     var connfd: Int32
-    var sin = sockaddr_in()
+    var sin = sockaddr_in6()
     var idle = timeval(tv_sec: IDLE_SECONDS, tv_usec: 0)
     var sa = sigaction()
     var st = stat()
     var tid = pthread_t()
     var opt: Int32 = 1
+    var v6only: Int32 = 0  // IPV6_V6ONLY off: IPv4 clients too
     var rc: Int32
     var fdp: UnsafeMutableRawPointer?
     setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
@@ -251,7 +252,7 @@ enum HttpServer {
       exit(EXIT_FAILURE)
     }
 
-    let listenfd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let listenfd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
     if listenfd < 0 {
       perror("socket failed")
       exit(EXIT_FAILURE)
@@ -261,13 +262,21 @@ enum HttpServer {
       perror("setsockopt failed")
       exit(EXIT_FAILURE)
     }
-    memset(&sin, 0, MemoryLayout<sockaddr_in>.size)
-    sin.sin_family = sa_family_t(AF_INET)
-    sin.sin_addr.s_addr = in_addr_t(INADDR_ANY)
-    sin.sin_port = UInt16(port).bigEndian
+    // Dual-stack: one socket for IPv6 and IPv4 clients, an IPv4 one showing as a mapped
+    // address (::ffff:127.0.0.1). Linux's default, not every system's: say it
+    if setsockopt(
+      listenfd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &v6only, socklen_t(MemoryLayout<Int32>.size)) < 0
+    {
+      perror("setsockopt failed")
+      exit(EXIT_FAILURE)
+    }
+    memset(&sin, 0, MemoryLayout<sockaddr_in6>.size)
+    sin.sin6_family = sa_family_t(AF_INET6)
+    sin.sin6_addr = in6addr_any  // ::, IPv6 and IPv4
+    sin.sin6_port = UInt16(port).bigEndian
     let bound = withUnsafePointer(to: &sin) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(listenfd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        bind(listenfd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
       }
     }
     if bound < 0 {

@@ -1,5 +1,6 @@
 // tcp-echo epoll server, line by line over Glibc: the twin of
 // CSources/tcp-echo/epoll-server.c. One thread serves every client through epoll.
+// KIT_REUSEPORT=1 sets SO_REUSEPORT, so that N of them can share a port.
 // Glibc's module for Swift leaves <sys/epoll.h> out; CShims includes it, so
 // epoll_create1, epoll_ctl, epoll_wait and struct epoll_event come under their C names.
 // The EPOLL* constants come as an enum, EPOLL_EVENTS: the calls take its rawValue.
@@ -249,6 +250,7 @@ let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: MAX_EVENTS)
 var opt: Int32 = 1
 setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
 let port = getenv("KIT_PORT") != nil ? atoi(getenv("KIT_PORT")) : PORT  // kit
+let reuseport = getenv("KIT_REUSEPORT") != nil && strcmp(getenv("KIT_REUSEPORT"), "1") == 0  // kit
 
 // One table entry per descriptor this process may open (Glibc's RLIMIT_NOFILE is
 // an enum; getrlimit takes its raw value)
@@ -267,6 +269,15 @@ if listener < 0 {
 }
 if setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &opt, socklen_t(MemoryLayout<Int32>.size))
   < 0
+{
+  perror("setsockopt failed")
+  exit(EXIT_FAILURE)
+}
+// kit: with KIT_REUSEPORT=1, several of these processes may bind this one port
+// (each sets it), and the kernel spreads new connections among their listeners
+if reuseport
+  && setsockopt(listener, SOL_SOCKET, SO_REUSEPORT, &opt, socklen_t(MemoryLayout<Int32>.size))
+    < 0
 {
   perror("setsockopt failed")
   exit(EXIT_FAILURE)

@@ -1,0 +1,1 @@
+../../../../CSources/stun/client.c

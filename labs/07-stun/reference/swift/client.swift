@@ -1,0 +1,1 @@
+../../../../Sources/swift/stun/client.swift
