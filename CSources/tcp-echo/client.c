@@ -1,13 +1,13 @@
 /* tcp-echo client (lecture document 002, chapter 14, where it is Python): connect,
  * send one line, print what comes back the way Python prints bytes.
- * The chapter's program in C, the kit's hand; lines marked "kit:" go beyond it. */
+ * The chapter's program in C, the kit's hand; lines marked "kit:" go beyond it.
+ * The host may be IPv4, IPv6 or a name: getaddrinfo, as Python's create_connection. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <netdb.h>
 #include <sys/socket.h>
 
 #define PORT 8080
@@ -63,8 +63,9 @@ int send_all(int fd, const char *data, size_t length) {
 }
 
 int main(void) {
-    int sock;
-    struct sockaddr_in server;
+    int sock = -1, rc, failure = 0;
+    struct addrinfo hints, *addresses, *a;
+    char service[8];
     unsigned char buffer[BUFFER_SIZE];
     char text[4 * BUFFER_SIZE + 4];
     const char *message = "hello, server\n";
@@ -73,20 +74,33 @@ int main(void) {
     int port = getenv("KIT_PORT") ? atoi(getenv("KIT_PORT")) : PORT; /* kit */
     const char *host = getenv("KIT_HOST") ? getenv("KIT_HOST") : "127.0.0.1"; /* kit */
 
-    if ((sock = socket(AF_INET, SOCK_STREAM, 0)) < 0) {
-        perror("socket failed");
+    /* ("127.0.0.1", 8080), ("::1", 8080) or ("localhost", 8080): every address the
+     * host stands for, in the order the system prefers */
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC; /* IPv4 or IPv6 */
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    snprintf(service, sizeof(service), "%d", port);
+    if ((rc = getaddrinfo(host, service, &hints, &addresses)) != 0) {
+        fprintf(stderr, "invalid address: %s: %s\n", host, gai_strerror(rc));
         exit(EXIT_FAILURE);
     }
-
-    /* ("127.0.0.1", 8080) */
-    memset(&server, 0, sizeof(server));
-    server.sin_family = AF_INET;
-    server.sin_port = htons(port);
-    if (inet_pton(AF_INET, host, &server.sin_addr) <= 0) {
-        fprintf(stderr, "invalid address: %s\n", host);
-        exit(EXIT_FAILURE);
+    /* Each in turn until one connects: a name may be ::1 and 127.0.0.1, and a server
+     * may listen on only one of them */
+    for (a = addresses; a != NULL && sock < 0; a = a->ai_next) {
+        if ((sock = socket(a->ai_family, a->ai_socktype, a->ai_protocol)) < 0) {
+            failure = errno;
+            continue;
+        }
+        if (connect(sock, a->ai_addr, a->ai_addrlen) < 0) {
+            failure = errno; /* before close, which may change errno */
+            close(sock);
+            sock = -1;
+        }
     }
-    if (connect(sock, (struct sockaddr *)&server, sizeof(server)) < 0) {
+    freeaddrinfo(addresses);
+    if (sock < 0) { /* every address failed: say why the last did */
+        errno = failure;
         perror("connect failed");
         exit(EXIT_FAILURE);
     }

@@ -176,9 +176,9 @@ void discard(int fd) {
 
 /* The listener is readable: accept every client waiting, until EAGAIN. */
 void accept_clients(void) {
-    struct sockaddr_in peer;
+    struct sockaddr_in6 peer;
     socklen_t peer_len;
-    char ip[INET_ADDRSTRLEN];
+    char ip[INET6_ADDRSTRLEN];
     int fd;
     while (1) {
         peer_len = sizeof(peer);
@@ -214,19 +214,21 @@ void accept_clients(void) {
             discard(fd);
             continue;
         }
-        if (inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip)) == NULL)
+        if (inet_ntop(AF_INET6, &peer.sin6_addr, ip, sizeof(ip)) == NULL)
             strcpy(ip, "?");
-        printf("Connected: ('%s', %d)\n", ip, ntohs(peer.sin_port));
+        printf("Connected: ('%s', %d, %u, %u)\n", ip, ntohs(peer.sin6_port),
+               ntohl(peer.sin6_flowinfo), peer.sin6_scope_id);
         conns[fd].open = 1;
         conns[fd].events = EPOLLIN;
     }
 }
 
 int main(void) {
-    struct sockaddr_in address;
+    struct sockaddr_in6 address;
     struct rlimit limit;
     struct epoll_event events[MAX_EVENTS];
     int opt = 1;
+    int v6only = 0; /* IPV6_V6ONLY off: IPv4 clients too */
     setvbuf(stdout, NULL, _IOLBF, 0); /* kit: a pipe sees each line at once */
     int port = getenv("KIT_PORT") ? atoi(getenv("KIT_PORT")) : PORT; /* kit */
     int reuseport = getenv("KIT_REUSEPORT") && strcmp(getenv("KIT_REUSEPORT"), "1") == 0; /* kit */
@@ -242,7 +244,7 @@ int main(void) {
         exit(EXIT_FAILURE);
     }
 
-    if ((listener = socket(AF_INET, SOCK_STREAM, 0)) < 0) {
+    if ((listener = socket(AF_INET6, SOCK_STREAM, 0)) < 0) {
         perror("socket failed");
         exit(EXIT_FAILURE);
     }
@@ -256,10 +258,16 @@ int main(void) {
         perror("setsockopt failed");
         exit(EXIT_FAILURE);
     }
+    /* Dual-stack: one socket for IPv6 and IPv4 clients, an IPv4 one showing as a mapped
+     * address (::ffff:127.0.0.1). Linux's default, not every system's: say it */
+    if (setsockopt(listener, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) {
+        perror("setsockopt failed");
+        exit(EXIT_FAILURE);
+    }
     memset(&address, 0, sizeof(address));
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_ANY);
-    address.sin_port = htons(port);
+    address.sin6_family = AF_INET6;
+    address.sin6_addr = in6addr_any;
+    address.sin6_port = htons(port);
     if (bind(listener, (struct sockaddr *)&address, sizeof(address)) < 0) {
         perror("bind failed");
         exit(EXIT_FAILURE);

@@ -1,6 +1,7 @@
 /* tcp-echo server (lecture document 002, chapter 14, where it is Python): accept a
  * client, send back every byte it sends until it closes, then the next client.
- * The chapter's program in C, the kit's hand; lines marked "kit:" go beyond it. */
+ * The chapter's program in C, the kit's hand; lines marked "kit:" go beyond it.
+ * Dual-stack (the chapter's is IPv4): one IPv6 socket takes IPv4 clients too. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,16 +33,17 @@ int send_all(int fd, const char *data, size_t length) {
 
 int main(void) {
     int server_fd, conn;
-    struct sockaddr_in address, peer;
+    struct sockaddr_in6 address, peer;
     socklen_t peer_len;
     char buffer[BUFFER_SIZE];
-    char ip[INET_ADDRSTRLEN];
+    char ip[INET6_ADDRSTRLEN];
     ssize_t n;
     int opt = 1;
+    int v6only = 0; /* IPV6_V6ONLY off: IPv4 clients too */
     setvbuf(stdout, NULL, _IOLBF, 0); /* kit: a pipe sees each line at once */
     int port = getenv("KIT_PORT") ? atoi(getenv("KIT_PORT")) : PORT; /* kit */
 
-    if ((server_fd = socket(AF_INET, SOCK_STREAM, 0)) < 0) {
+    if ((server_fd = socket(AF_INET6, SOCK_STREAM, 0)) < 0) {
         perror("socket failed");
         exit(EXIT_FAILURE);
     }
@@ -50,12 +52,18 @@ int main(void) {
         perror("setsockopt failed");
         exit(EXIT_FAILURE);
     }
+    /* Dual-stack: one socket for IPv6 and IPv4 clients, an IPv4 one showing as a mapped
+     * address (::ffff:127.0.0.1). Linux's default, not every system's: say it */
+    if (setsockopt(server_fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) {
+        perror("setsockopt failed");
+        exit(EXIT_FAILURE);
+    }
 
-    /* ("0.0.0.0", 8080): every local interface */
+    /* ("::", 8080): every local interface, IPv6 and IPv4 */
     memset(&address, 0, sizeof(address));
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_ANY);
-    address.sin_port = htons(port);
+    address.sin6_family = AF_INET6;
+    address.sin6_addr = in6addr_any;
+    address.sin6_port = htons(port);
     if (bind(server_fd, (struct sockaddr *)&address, sizeof(address)) < 0) {
         perror("bind failed");
         exit(EXIT_FAILURE);
@@ -73,12 +81,14 @@ int main(void) {
             perror("accept failed");
             exit(EXIT_FAILURE);
         }
-        /* Python prints the address tuple: ('127.0.0.1', 54321) */
-        if (inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip)) == NULL) {
+        /* Python prints an IPv6 address as a 4-tuple, flow label and scope last:
+         * ('::ffff:127.0.0.1', 54321, 0, 0) */
+        if (inet_ntop(AF_INET6, &peer.sin6_addr, ip, sizeof(ip)) == NULL) {
             perror("inet_ntop failed");
             exit(EXIT_FAILURE);
         }
-        printf("Connected: ('%s', %d)\n", ip, ntohs(peer.sin_port));
+        printf("Connected: ('%s', %d, %u, %u)\n", ip, ntohs(peer.sin6_port),
+               ntohl(peer.sin6_flowinfo), peer.sin6_scope_id);
 
         /* Whatever arrives goes back; recv returns 0 (Python: b'') once the client
          * has closed. One client at a time: the next waits in the backlog. */

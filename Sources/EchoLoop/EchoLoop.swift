@@ -58,6 +58,17 @@ struct Client {
   }
 }
 
+/// Python's repr() of a socket address, as the chapter's server prints its peer: for
+/// IPv4 ('127.0.0.1', 54321); for IPv6, the dual-stack servers' family, a 4-tuple with
+/// the flow label and scope: ('::1', 54321, 0, 0), ('::ffff:127.0.0.1', 54321, 0, 0).
+public func pythonTuple(_ address: SocketAddress) -> String {
+  let (host, port) = (address.host ?? "?", address.port ?? 0)
+  guard let flowInfo = address.flowInfo, let scopeID = address.scopeID else {
+    return "('\(host)', \(port))"
+  }
+  return "('\(host)', \(port), \(flowInfo), \(scopeID))"
+}
+
 public struct EchoLoop {
   let listener: Socket
   let poller: Poller
@@ -119,7 +130,7 @@ public struct EchoLoop {
           fputs("refused a client: \(error.reason)\n", stderr)
           continue  // and the socket, no longer referred to, is closed
         }
-        print("Connected: ('\(address.host ?? "?")', \(address.port ?? 0))")
+        print("Connected: \(pythonTuple(address))")
         let fd = Int(socket.descriptor)
         if fd >= clients.count { clients += repeatElement(nil, count: fd + 1 - clients.count) }
         clients[fd] = Client(socket: socket)

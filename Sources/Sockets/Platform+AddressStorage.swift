@@ -69,6 +69,14 @@ struct AddressStorage: Sendable, Hashable {
     }
   }
 
+  /// An IPv6 address's flow label and scope (the interface of a link-local address),
+  /// in host byte order; nil for the other families.
+  var flowInfoAndScope: (flowInfo: UInt32, scopeID: UInt32)? {
+    guard family == .ipv6 else { return nil }
+    let address = view(as: sockaddr_in6.self)
+    return (UInt32(bigEndian: address.sin6_flowinfo), address.sin6_scope_id)
+  }
+
   /// The IP address as text, "127.0.0.1" or "::1" (with "%eth0" for a scoped one).
   var numericHost: String {
     var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))

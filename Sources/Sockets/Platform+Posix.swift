@@ -110,6 +110,16 @@ enum Posix {
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)))
   }
 
+  /// `setsockopt(2)`, IPV6_V6ONLY: whether an IPv6 socket bound to `::` takes IPv6 only,
+  /// or IPv4 as well, its peers then showing as mapped addresses (::ffff:127.0.0.1).
+  /// Systems differ in the default (Linux: off, the BSDs: on), so the library says.
+  static func systemSetsockoptV6Only(_ fd: Int32, _ enabled: Bool) -> Result<Int32, Errno> {
+    var value: Int32 = enabled ? 1 : 0
+    return checked(
+      setsockopt(
+        fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &value, socklen_t(MemoryLayout<Int32>.size)))
+  }
+
   /// `setsockopt(2)`, TCP keepalive: the three settings in seconds and probes, then
   /// SO_KEEPALIVE on. Darwin names the idle time TCP_KEEPALIVE.
   static func systemSetsockoptKeepAlive(

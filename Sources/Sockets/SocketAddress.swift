@@ -10,7 +10,8 @@ public enum AddressFamily: Sendable, Hashable {
 
 /// An IPv4 or IPv6 address with a port, or a Unix-domain path: what `bind`, `connect`
 /// and `send(_:to:)` take, and what `accept`, `receiveDatagram`, `localAddress` and
-/// `remoteAddress` give back. It prints as `127.0.0.1:8080`, `[::1]:8080` or the path.
+/// `remoteAddress` give back. It prints as `127.0.0.1:8080`, `[::1]:8080` or the path;
+/// an IPv4 peer of a dual-stack socket (see `Socket.listen`) as `[::ffff:127.0.0.1]:8080`.
 public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
   let storage: AddressStorage
 
@@ -52,6 +53,17 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
   /// The port; nil for Unix-domain.
   public var port: UInt16? {
     family == .unix ? nil : storage.port
+  }
+
+  /// An IPv6 address's flow label (0 unless the peer set one); nil for IPv4 and Unix.
+  public var flowInfo: UInt32? {
+    storage.flowInfoAndScope?.flowInfo
+  }
+
+  /// An IPv6 address's scope: the interface number of a link-local address, else 0;
+  /// nil for IPv4 and Unix. (`host` names the interface too: "fe80::1%eth0".)
+  public var scopeID: UInt32? {
+    storage.flowInfoAndScope?.scopeID
   }
 
   /// The path of a Unix-domain address ("" for an unbound client's); nil for IP.

@@ -124,6 +124,30 @@ struct ChatTests {
     }
   }
 
+  @Test(
+    "a client over ::1 is heard by one over 127.0.0.1: the kit's servers are dual-stack",
+    arguments: servers.filter { ["c", "swift", "swift-sockets"].contains($0) })
+  func ipv6(server: String) async throws {
+    let port = Ports.reserve()
+    try await Running.withServer(Program(flavor: server, name: "chat-server"), port: port) {
+      running in
+      let baseline = descriptors(of: running.pid)
+      let listener = try Peer(port: port, label: "listener")  // over 127.0.0.1
+      defer { listener.close() }
+      try await waitForDescriptors(running, baseline + 1, "the listener joining")
+      // swift-sockets' client resolves its host; the C one and its twin take IPv4 only.
+      let client = try Running(
+        Program(flavor: "swift-sockets", name: "chat-client"),
+        environment: ["KIT_PORT": "\(port)", "KIT_HOST": "::1"],
+        input: Array("hello over IPv6\n".utf8))
+      let output = try await client.finish()
+      #expect(output.termination == .exit(0), "\(output.stderrText)")
+      try await listener.waitForBytes("hello over IPv6\n")
+      try await waitForDescriptors(running, baseline + 1, "the client leaving")
+      #expect(running.output.stderrText == "")
+    }
+  }
+
   @Test("a client with no server says connect failed and exits non-zero", arguments: clients)
   func noServer(client: String) async throws {
     let port = Ports.reserve()  // free, and nothing will listen on it

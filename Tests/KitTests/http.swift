@@ -65,6 +65,20 @@ struct HttpTests {
   // MARK: - The matrix
 
   @Test(
+    "every server flavor answers over ::1 as over 127.0.0.1: it listens dual-stack",
+    arguments: zip(servers, servers.indices.map { clients[$0 % clients.count] }))
+  func ipv6(server: Program, client: String) async throws {
+    let port = Ports.reserve()
+    try await Running.withServer(server, port: port, arguments: [Self.site.path]) { _ in
+      for url in ["http://[::1]:\(port)/notes.txt", "http://127.0.0.1:\(port)/notes.txt"] {
+        let output = try await Self.fetch(client, port: port, arguments: [url])
+        #expect(output.termination == .exit(0), "\(url): \(output.stderrText)")
+        try Self.expectFile(output.stdout, is: Self.site.appendingPathComponent("notes.txt"))
+      }
+    }
+  }
+
+  @Test(
     "every client flavor fetches every file of the site from every server flavor",
     arguments: servers, clients)
   func matrix(server: Program, client: String) async throws {

@@ -104,9 +104,22 @@ struct NatLabTests {
 
   @Test("Ctrl-C in the middle of a run: status 130, and nothing is left")
   func interrupted() async throws {
-    let flavor = try #require(Self.peers.first, "no flavor has p2p-peer")
-    let run = try await LabRun.start(["--mode", "symmetric", "--a", flavor, "--b", flavor]) {
-      running in
+    // Peers that say they are mapped and then wait for ever: the run is surely in its
+    // middle when the Ctrl-C comes (real peers may have finished under load by then).
+    let folder = FileManager.default.temporaryDirectory
+      .appendingPathComponent("kit-nat-lab-hang-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let peer = folder.appendingPathComponent("hang-p2p-peer")
+    try "#!/bin/sh\necho mapped 203.0.113.1:1\nexec tail -f /dev/null\n".write(
+      to: peer, atomically: true, encoding: .utf8)
+    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: peer.path)
+    try FileManager.default.createSymbolicLink(
+      at: folder.appendingPathComponent("\(Self.server)-rendezvous-server"),
+      withDestinationURL: Kit.path(flavor: Self.server, "rendezvous-server"))
+    let run = try await LabRun.start([
+      "--mode", "symmetric", "--a", "hang", "--b", "hang", "--programs", folder.path,
+    ]) { running in
       // Once both peers have their addresses, the NATs, servers and captures all run.
       try await running.wait(for: "both peers' mapped lines", within: .seconds(30)) {
         $0.stdoutText.contains("A | mapped ") && $0.stdoutText.contains("B | mapped ")

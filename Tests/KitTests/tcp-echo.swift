@@ -2,12 +2,16 @@
 // the kit's select, poll and epoll event loops) of every flavor; the client's Python
 // bytes repr; 500 simultaneous streaming clients against each event loop; and peers
 // that misbehave: one that never reads, ones that reset, ones that half-close, more
-// clients than select() can watch, and a server out of descriptors.
+// clients than select() can watch, and a server out of descriptors. Over IPv6 too: the
+// kit's own servers are dual-stack, and every client resolves its host and tries each
+// address in turn.
+import Foundation
+import KitHarness
+import Testing
+
 #if canImport(Glibc)
   @preconcurrency import Glibc
 #endif
-import KitHarness
-import Testing
 
 @Suite("tcp-echo", .timeLimit(.minutes(5)))
 struct TcpEchoTests {
@@ -19,14 +23,38 @@ struct TcpEchoTests {
   static let selectServers = servers.filter { $0.name == "tcp-echo-select-server" }
   static let clients = Kit.flavors(having: "tcp-echo-client")
 
+  /// The servers that listen dual-stack (one socket on ::, IPV6_V6ONLY off), in the
+  /// kit's own flavors (not SwiftNIO's, not the lecture's Python): they print an IPv4
+  /// client as a mapped IPv6 address.
+  static let dualStackNames: Set = [
+    "tcp-echo-server", "tcp-echo-select-server", "tcp-echo-poll-server", "tcp-echo-epoll-server",
+  ]
+  static let dualStackFlavors: Set = ["c", "swift", "swift-sockets"]
+  static let dualStackServers = servers.filter {
+    dualStackNames.contains($0.name) && dualStackFlavors.contains($0.flavor)
+  }
+
   /// The lecture's client sends one line and prints the echo as Python prints bytes.
   static let reply = "Server replied: b'hello, server\\n'\n"
 
-  /// What a server prints for `clients` connections from the lecture's client, whose
-  /// port is ephemeral: `Connected: ('127.0.0.1', 54321)` as Python prints a tuple.
-  static func transcript(port: UInt16, clients: Int) -> String {
-    "Listening on port \(port)\n(Connected: \\('127\\.0\\.0\\.1', [1-9][0-9]{0,4}\\)\n){\(clients)}"
+  /// What a server prints for `clients` connections from the lecture's client over
+  /// 127.0.0.1, whose port is ephemeral, as Python prints an address tuple: a dual-stack
+  /// server's IPv6 one, `Connected: ('::ffff:127.0.0.1', 54321, 0, 0)`; an IPv4 server's
+  /// `Connected: ('127.0.0.1', 54321)`.
+  static func transcript(port: UInt16, clients: Int, server: Program) -> String {
+    let peer =
+      dualStackServers.contains { $0.description == server.description }
+      ? connected(mappedLoopback, ipv6: true) : connected("127\\.0\\.0\\.1", ipv6: false)
+    return "Listening on port \(port)\n(\(peer)\n){\(clients)}"
   }
+
+  /// The pattern of one `Connected:` line for a client whose address matches `host` (a
+  /// pattern, dots escaped), from an ephemeral port.
+  static func connected(_ host: String, ipv6: Bool) -> String {
+    "Connected: \\('\(host)', [1-9][0-9]{0,4}\(ipv6 ? ", 0, 0" : "")\\)"
+  }
+
+  static let mappedLoopback = "::ffff:127\\.0\\.0\\.1"
 
   static func matches(_ text: String, _ pattern: String) -> Bool {
     (try? Regex(pattern).wholeMatch(in: text)) != nil
@@ -49,13 +77,100 @@ struct TcpEchoTests {
         #expect(output.stdoutText == Self.reply)
         #expect(output.stderrText == "")
         #expect(output.termination == .exit(0))
-        let pattern = Self.transcript(port: port, clients: count)
+        let pattern = Self.transcript(port: port, clients: count, server: server)
         try await running.wait(for: "the transcript of \(count) clients") {
           Self.matches($0.stdoutText, pattern)
         }
       }
       #expect(running.output.stderrText == "")
       #expect(running.output.termination == nil, "it serves clients until killed")
+    }
+  }
+
+  /// A client flavor for each dual-stack server, every flavor in turn, so that each
+  /// server and each client runs over ::1 at least once, and the matrix not twice: the
+  /// clients that resolve KIT_HOST with getaddrinfo (the lecture's Python is IPv4 only).
+  static let ipv6Clients = dualStackServers.indices.map { index in
+    let resolving = clients.filter(dualStackFlavors.contains)
+    return resolving[index % resolving.count]
+  }
+
+  /// Runs the `flavor` client against `host` and `port` and waits for it to end.
+  static func client(
+    _ flavor: String, host: String, port: UInt16, wrapper: [String] = []
+  ) async throws -> Output {
+    let running = try Running(
+      Program(flavor: flavor, name: "tcp-echo-client"),
+      environment: ["KIT_PORT": "\(port)", "KIT_HOST": host], wrapper: wrapper)
+    do {
+      return try await running.finish()
+    } catch {
+      _ = try? await running.stop()
+      throw error
+    }
+  }
+
+  @Test(
+    "a dual-stack server takes clients over ::1, 127.0.0.1 and localhost alike",
+    arguments: zip(dualStackServers, ipv6Clients))
+  func ipv6(server: Program, client: String) async throws {
+    let port = Ports.reserve()
+    try await Running.withServer(server, port: port) { running in
+      var pattern = "Listening on port \(port)\n"
+      // localhost may be either address, as the system resolves it
+      let hosts = [
+        ("::1", "::1"), ("127.0.0.1", Self.mappedLoopback),
+        ("localhost", "(::1|\(Self.mappedLoopback))"),
+      ]
+      for (host, peer) in hosts {
+        let output = try await Self.client(client, host: host, port: port)
+        #expect(output.stdoutText == Self.reply, "KIT_HOST=\(host)")
+        #expect(output.stderrText == "", "KIT_HOST=\(host)")
+        #expect(output.termination == .exit(0), "KIT_HOST=\(host)")
+        pattern += Self.connected(peer, ipv6: true) + "\n"
+        let transcript = pattern
+        try await running.wait(for: "the Connected line of a client at \(host)") {
+          Self.matches($0.stdoutText, transcript)
+        }
+      }
+      #expect(running.output.stderrText == "")
+    }
+  }
+
+  @Test(
+    "a client tries each address of its host in turn: ::1 refuses, 127.0.0.1 answers",
+    .enabled(if: getuid() == 0, "needs root to give the client an /etc/hosts of its own"),
+    arguments: clients)
+  func eachAddressInTurn(client: String) async throws {
+    // The client runs in a mount namespace of its own, gone when it exits, where
+    // /etc/hosts names kit-both ::1 and 127.0.0.1; the server listens on 127.0.0.1 only.
+    let hosts = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "kit-hosts-\(getpid())-\(client)")
+    try "::1 kit-both\n127.0.0.1 kit-both\n".write(to: hosts, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: hosts) }
+    let ownHosts =
+      ["unshare", "--mount", "sh", "-c", #"mount --bind "$0" /etc/hosts && exec "$@""#]
+      + [hosts.path]
+    // The premise: the system tries ::1 first (RFC 6724 ranks it above 127.0.0.1).
+    let order = try await Running(command: ownHosts + ["getent", "ahosts", "kit-both"]).finish()
+    try #require(order.stdoutText.hasPrefix("::1 "), "getent ahosts: \(order.stdoutText)")
+
+    let server = try OneReplyServer()
+    let running = try Running(
+      Program(flavor: client, name: "tcp-echo-client"),
+      environment: ["KIT_PORT": "\(server.port)", "KIT_HOST": "kit-both"], wrapper: ownHosts)
+    do {
+      let request = try await onThread {
+        try server.answer(with: Array("hi\n".utf8), within: .seconds(10))
+      }
+      #expect(request == Array("hello, server\n".utf8))
+      let output = try await running.finish()
+      #expect(output.stdoutText == "Server replied: b'hi\\n'\n")
+      #expect(output.stderrText == "", "a refused address that another replaces is no error")
+      #expect(output.termination == .exit(0))
+    } catch {
+      _ = try? await running.stop()
+      throw error
     }
   }
 

@@ -28,6 +28,25 @@ struct DatagramTests {
     #expect(replier == serverAddress)
   }
 
+  @Test func wildcardDatagramSocketIsDualStack() throws {
+    let server = try Socket.datagram()
+    let port = try #require(server.localAddress.port)
+    #expect(try server.localAddress.description == "[::]:\(port)")
+    for (host, senderHost) in [("127.0.0.1", "::ffff:127.0.0.1"), ("::1", "::1")] {
+      let destination = try SocketAddress(host: host, port: port)
+      let client = try Socket(family: destination.family, type: .datagram)
+      try client.send("ping", to: destination, timeout: patience)
+      let (request, sender) = try server.receiveDatagram(timeout: patience)
+      #expect(request == Array("ping".utf8))
+      #expect(sender.host == senderHost)
+      // The answer to a mapped address reaches the IPv4 client.
+      try server.send(Array("pong".utf8), to: sender, timeout: patience)
+      let (reply, replier) = try client.receiveDatagram(timeout: patience)
+      #expect(reply == Array("pong".utf8))
+      #expect(replier == destination)
+    }
+  }
+
   @Test func roundTripOverUnixDomain() throws {
     let serverPath = temporarySocketPath()
     let clientPath = temporarySocketPath()

@@ -55,6 +55,34 @@ struct StreamTests {
     #expect(try server.receive(exactly: 2, timeout: patience) == Array("hi".utf8))
   }
 
+  @Test func wildcardListenerIsDualStack() throws {
+    let listener = try Socket.listen(port: 0)
+    let port = try boundPort(of: listener)
+    #expect(try listener.localAddress.description == "[::]:\(port)")
+    // An IPv4 client shows as its IPv4-mapped IPv6 address; an IPv6 one as itself.
+    for (host, peerHost) in [("127.0.0.1", "::ffff:127.0.0.1"), ("::1", "::1")] {
+      let client = try Socket.connect(host: host, port: port, timeout: patience)
+      let (server, peer) = try listener.accept(timeout: patience)
+      let clientPort = try #require(client.localAddress.port)
+      #expect(peer.family == .ipv6)
+      #expect(peer.host == peerHost)
+      #expect(peer.description == "[\(peerHost)]:\(clientPort)")
+      #expect(peer.flowInfo == 0 && peer.scopeID == 0)
+      try client.sendAll("hi", timeout: patience)
+      #expect(try server.receive(exactly: 2, timeout: patience) == Array("hi".utf8))
+    }
+  }
+
+  @Test func namedHostListensThereOnly() throws {
+    let listener = try Socket.listen(host: "0.0.0.0", port: 0)
+    let port = try boundPort(of: listener)
+    #expect(try listener.localAddress.description == "0.0.0.0:\(port)")
+    #expect(try listener.localAddress.flowInfo == nil)
+    #expect(throws: SocketError.system(call: "connect", errno: Code.connectionRefused)) {
+      try Socket.connect(host: "::1", port: port, timeout: patience)
+    }
+  }
+
   @Test func stepByStepAsInC() throws {
     let listener = try Socket(family: .ipv4, type: .stream)
     try listener.bind(to: SocketAddress(host: "127.0.0.1", port: 0))

@@ -23,8 +23,9 @@ struct TcpEchoPollServer: ParsableCommand {
   func run() throws {
     setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
     let port = options.port(default: 8080)
-    // A backlog of SOMAXCONN, not 5: hundreds of clients may connect at once
-    let listener = try Socket.listen(host: "0.0.0.0", port: port, backlog: Int(SOMAXCONN))
+    // Every interface, IPv6 and IPv4 (dual-stack); a backlog of SOMAXCONN, not 5:
+    // hundreds of clients may connect at once
+    let listener = try Socket.listen(port: port, backlog: Int(SOMAXCONN))
     let poller = try Poller(backend: .poll)  // the line that differs: .select, .poll, .epoll
     print("Listening on port \(port)")
     var loop = EchoLoop(listener: listener, poller: poller)

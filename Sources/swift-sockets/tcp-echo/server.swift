@@ -2,6 +2,7 @@
 // sends until it closes, then the next client. Prints what CSources/tcp-echo/server.c
 // prints.
 import ArgumentParser
+import EchoLoop  // pythonTuple
 @preconcurrency import Foundation  // setvbuf, stdout, stderr
 import KitOptions
 import Sockets
@@ -17,13 +18,14 @@ struct TcpEchoServer: ParsableCommand {
   func run() throws {
     setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
     let port = options.port(default: 8080)
-    // socket, SO_REUSEADDR, bind to every interface, listen: one call
+    // socket, SO_REUSEADDR, IPV6_V6ONLY off, bind to every interface (dual-stack: IPv6
+    // and IPv4), listen: one call
     let listener = try Socket.listen(port: port, backlog: 5)
     print("Listening on port \(port)")
     while true {  // iterative: the next client waits in the backlog
       do {
         let (client, address) = try listener.accept()
-        print("Connected: ('\(address.host!)', \(address.port!))")  // as Python prints it
+        print("Connected: \(pythonTuple(address))")  // as Python prints it
         try echo(client)
       } catch {
         fputs("Error: \(error)\n", stderr)  // this client is gone, not the server

@@ -45,8 +45,9 @@ struct TcpKeepaliveServer: ParsableCommand {
     setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
     let port = options.port(default: 8080)
     let keepAlive = try self.keepAlive
-    // socket, SO_REUSEADDR, bind to every interface, listen: one call
-    let listener = try Socket.listen(port: port, backlog: 5)
+    // socket, SO_REUSEADDR, bind to every IPv4 interface, listen: one call. IPv4 only,
+    // as the C it prints like (with no host, it would be dual-stack: ::ffff:10.78.0.2)
+    let listener = try Socket.listen(host: "0.0.0.0", port: port, backlog: 5)
     if let (idle, interval, count) = keepAlive {
       print(
         "listening on port \(port), keepalive: idle \(idle) s, interval \(interval) s, "

@@ -16,7 +16,9 @@ struct UdpEchoServer: ParsableCommand {
 
   func run() throws {
     setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
-    let socket = try Socket.datagram(port: options.port(default: 8080))  // every interface
+    // Every IPv4 interface: IPv4 only, as the C it prints like (with no host, the
+    // socket would be dual-stack and print IPv4 senders as ::ffff:127.0.0.1)
+    let socket = try Socket.datagram(host: "0.0.0.0", port: options.port(default: 8080))
     while true {
       do {
         let (datagram, sender) = try socket.receiveDatagram()  // whole, and who sent it

@@ -49,32 +49,46 @@ func send_all(_ fd: Int32, _ data: UnsafeRawPointer, _ length: Int) -> Int32 {
   return 0
 }
 
-var server = sockaddr_in()  // zero-filled: C's memset
+var sock: Int32 = -1
+var failure: Int32 = 0
+var hints = addrinfo()  // zero-filled: C's memset
+var addresses: UnsafeMutablePointer<addrinfo>?
 var buffer = [UInt8](repeating: 0, count: BUFFER_SIZE)
 let message = "hello, server\n"
 setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
 let port = getenv("KIT_PORT") != nil ? atoi(getenv("KIT_PORT")) : PORT  // kit
 let host = getenv("KIT_HOST") != nil ? String(cString: getenv("KIT_HOST")) : "127.0.0.1"  // kit
 
-let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-if sock < 0 {
-  perror("socket failed")
+// ("127.0.0.1", 8080), ("::1", 8080) or ("localhost", 8080): every address the
+// host stands for, in the order the system prefers
+hints.ai_family = AF_UNSPEC  // IPv4 or IPv6
+hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+hints.ai_flags = AI_NUMERICSERV
+let service = String(port)
+let rc = getaddrinfo(host, service, &hints, &addresses)
+if rc != 0 {
+  fputs("invalid address: \(host): \(String(cString: gai_strerror(rc)))\n", stderr)
   exit(EXIT_FAILURE)
 }
-
-// ("127.0.0.1", 8080)
-server.sin_family = sa_family_t(AF_INET)
-server.sin_port = UInt16(port).bigEndian
-if inet_pton(AF_INET, host, &server.sin_addr) <= 0 {
-  fputs("invalid address: \(host)\n", stderr)
-  exit(EXIT_FAILURE)
-}
-let connected = withUnsafePointer(to: &server) {
-  $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-    connect(sock, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+// Each in turn until one connects: a name may be ::1 and 127.0.0.1, and a server
+// may listen on only one of them
+var a = addresses
+while let entry = a?.pointee, sock < 0 {
+  defer { a = entry.ai_next }  // the for loop's a = a->ai_next
+  sock = socket(entry.ai_family, entry.ai_socktype, entry.ai_protocol)
+  if sock < 0 {
+    failure = errno
+    continue
+  }
+  if connect(sock, entry.ai_addr, entry.ai_addrlen) < 0 {
+    failure = errno  // before close, which may change errno
+    close(sock)
+    sock = -1
   }
 }
-if connected < 0 {
+freeaddrinfo(addresses)
+if sock < 0 {  // every address failed: say why the last did
+  errno = failure
   perror("connect failed")
   exit(EXIT_FAILURE)
 }

@@ -170,12 +170,12 @@ func discard(_ fd: Int32) {
 
 // The listener is readable: accept every client waiting, until EAGAIN.
 @MainActor func accept_clients() {
-  var peer = sockaddr_in()
+  var peer = sockaddr_in6()
   var peer_len: socklen_t
-  var ip = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+  var ip = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
   var fd: Int32
   while true {
-    peer_len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    peer_len = socklen_t(MemoryLayout<sockaddr_in6>.size)
     fd = withUnsafeMutablePointer(to: &peer) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &peer_len) }
     }
@@ -203,10 +203,12 @@ func discard(_ fd: Int32) {
       discard(fd)
       continue
     }
-    if inet_ntop(AF_INET, &peer.sin_addr, &ip, socklen_t(INET_ADDRSTRLEN)) == nil {
+    if inet_ntop(AF_INET6, &peer.sin6_addr, &ip, socklen_t(INET6_ADDRSTRLEN)) == nil {
       ip = [CChar(UInt8(ascii: "?")), 0]
     }
-    print("Connected: ('\(String(cString: &ip))', \(UInt16(bigEndian: peer.sin_port)))")
+    print(
+      "Connected: ('\(String(cString: &ip))', \(UInt16(bigEndian: peer.sin6_port)), "
+        + "\(UInt32(bigEndian: peer.sin6_flowinfo)), \(peer.sin6_scope_id))")
     conns[Int(fd)].open = true
     conns[Int(fd)].slot = nfds
     fds[nfds].fd = fd
@@ -216,9 +218,10 @@ func discard(_ fd: Int32) {
   }
 }
 
-var address = sockaddr_in()  // zero-filled: C's memset
+var address = sockaddr_in6()  // zero-filled: C's memset
 var limit = rlimit()
 var opt: Int32 = 1
+var v6only: Int32 = 0  // IPV6_V6ONLY off: IPv4 clients too
 setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
 let port = getenv("KIT_PORT") != nil ? atoi(getenv("KIT_PORT")) : PORT  // kit
 
@@ -234,7 +237,7 @@ conns.initialize(repeating: Conn(), count: max_fds)
 fds = UnsafeMutablePointer<pollfd>.allocate(capacity: max_fds)
 fds.initialize(repeating: pollfd(), count: max_fds)
 
-listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+listener = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
 if listener < 0 {
   perror("socket failed")
   exit(EXIT_FAILURE)
@@ -245,12 +248,20 @@ if setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &opt, socklen_t(MemoryLayout<I
   perror("setsockopt failed")
   exit(EXIT_FAILURE)
 }
-address.sin_family = sa_family_t(AF_INET)
-address.sin_addr.s_addr = in_addr_t(INADDR_ANY).bigEndian
-address.sin_port = UInt16(port).bigEndian
+// Dual-stack: one socket for IPv6 and IPv4 clients, an IPv4 one showing as a mapped
+// address (::ffff:127.0.0.1). Linux's default, not every system's: say it
+if setsockopt(
+  listener, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &v6only, socklen_t(MemoryLayout<Int32>.size)) < 0
+{
+  perror("setsockopt failed")
+  exit(EXIT_FAILURE)
+}
+address.sin6_family = sa_family_t(AF_INET6)
+address.sin6_addr = in6addr_any
+address.sin6_port = UInt16(port).bigEndian
 let bound = withUnsafePointer(to: &address) {
   $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-    bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
   }
 }
 if bound < 0 {

@@ -30,17 +30,18 @@ func send_all(_ fd: Int32, _ data: UnsafeRawPointer, _ length: Int) -> Int32 {
 }
 
 var conn: Int32
-var address = sockaddr_in()  // zero-filled: C's memset
-var peer = sockaddr_in()
+var address = sockaddr_in6()  // zero-filled: C's memset
+var peer = sockaddr_in6()
 var peer_len: socklen_t
 var buffer = [UInt8](repeating: 0, count: BUFFER_SIZE)
-var ip = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+var ip = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
 var n: Int
 var opt: Int32 = 1
+var v6only: Int32 = 0  // IPV6_V6ONLY off: IPv4 clients too
 setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
 let port = getenv("KIT_PORT") != nil ? atoi(getenv("KIT_PORT")) : PORT  // kit
 
-let server_fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+let server_fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
 if server_fd < 0 {
   perror("socket failed")
   exit(EXIT_FAILURE)
@@ -52,14 +53,22 @@ if setsockopt(server_fd, SOL_SOCKET, SO_REUSEADDR, &opt, socklen_t(MemoryLayout<
   perror("setsockopt failed")
   exit(EXIT_FAILURE)
 }
+// Dual-stack: one socket for IPv6 and IPv4 clients, an IPv4 one showing as a mapped
+// address (::ffff:127.0.0.1). Linux's default, not every system's: say it
+if setsockopt(
+  server_fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &v6only, socklen_t(MemoryLayout<Int32>.size)) < 0
+{
+  perror("setsockopt failed")
+  exit(EXIT_FAILURE)
+}
 
-// ("0.0.0.0", 8080): every local interface
-address.sin_family = sa_family_t(AF_INET)
-address.sin_addr.s_addr = in_addr_t(INADDR_ANY).bigEndian
-address.sin_port = UInt16(port).bigEndian
+// ("::", 8080): every local interface, IPv6 and IPv4
+address.sin6_family = sa_family_t(AF_INET6)
+address.sin6_addr = in6addr_any
+address.sin6_port = UInt16(port).bigEndian
 let bound = withUnsafePointer(to: &address) {
   $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-    bind(server_fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    bind(server_fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
   }
 }
 if bound < 0 {
@@ -74,7 +83,7 @@ print("Listening on port \(port)")
 
 while true {
   // accept() returns (conn, addr); here the address lands in peer
-  peer_len = socklen_t(MemoryLayout<sockaddr_in>.size)
+  peer_len = socklen_t(MemoryLayout<sockaddr_in6>.size)
   conn = withUnsafeMutablePointer(to: &peer) {
     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(server_fd, $0, &peer_len) }
   }
@@ -82,12 +91,15 @@ while true {
     perror("accept failed")
     exit(EXIT_FAILURE)
   }
-  // Python prints the address tuple: ('127.0.0.1', 54321)
-  if inet_ntop(AF_INET, &peer.sin_addr, &ip, socklen_t(INET_ADDRSTRLEN)) == nil {
+  // Python prints an IPv6 address as a 4-tuple, flow label and scope last:
+  // ('::ffff:127.0.0.1', 54321, 0, 0)
+  if inet_ntop(AF_INET6, &peer.sin6_addr, &ip, socklen_t(INET6_ADDRSTRLEN)) == nil {
     perror("inet_ntop failed")
     exit(EXIT_FAILURE)
   }
-  print("Connected: ('\(String(cString: &ip))', \(UInt16(bigEndian: peer.sin_port)))")
+  print(
+    "Connected: ('\(String(cString: &ip))', \(UInt16(bigEndian: peer.sin6_port)), "
+      + "\(UInt32(bigEndian: peer.sin6_flowinfo)), \(peer.sin6_scope_id))")
 
   // Whatever arrives goes back; recv returns 0 (Python: b'') once the client
   // has closed. One client at a time: the next waits in the backlog.
