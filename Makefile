@@ -3,6 +3,8 @@
 SHELL := /bin/bash
 CC ?= cc
 CFLAGS ?= -g
+# Where the C programs go: bin/c, or bin/c-asan for make build-c-asan
+C_BIN ?= bin/c
 SWIFT ?= swift
 # SwiftPM caches what Package.swift computed; the kit's manifest reads the folders,
 # so re-read it each time or a newly added program would not be built.
@@ -45,7 +47,7 @@ SWIFT_FLAVORS := $(filter-out c $(SCRIPT_FLAVORS),$(FLAVORS))
 # A session of C, Python and Java only (SERVER=c CLIENT=python) builds no Swift at all.
 EXAMPLE_BUILD := $(if $(filter-out c $(SCRIPT_FLAVORS),$(SERVER) $(CLIENT)),build,build-c build-scripts)
 
-.PHONY: help build build-c build-swift build-scripts demo test soak check-c listings line-counts diagrams diagram-data bench clean lab grade grade-all nat-lab \
+.PHONY: help build build-c build-swift build-scripts demo test soak fuzz build-c-asan check-c listings line-counts diagrams diagram-data bench clean lab grade grade-all nat-lab \
   $(EXAMPLES) $(VARIANT_SERVERS) \
   $(addprefix trace-,$(EXAMPLES)) $(addprefix pitfall-,$(PITFALLS))
 
@@ -80,17 +82,27 @@ help:
 	@echo "  make trace-<example>  the C and Swift programs' network system calls, side by side"
 	@echo "  make bench            every echo server's round trips and throughput, one table"
 	@echo "  make soak             make test 20 times over (SOAK_RUNS=N), failing tests by name"
+	@echo "  make fuzz             every libFuzzer target in fuzz/, FUZZ_SECONDS each (60), a table of exec/s and coverage"
+	@echo "                        (FUZZ_TARGET=http-c for one)"
+	@echo "  make build-c-asan     every C program with ASan and UBSan into bin/c-asan/ (the sanitizer tests use it)"
 	@echo "  make check-c          compile every C program: -Wall -Wextra clean, the lecture's without errors"
 	@echo "  make listings         refresh the code listings in lectures/*.md"
 	@echo "  make line-counts      refresh README.md's table of lines per program and flavor"
 	@echo "  make diagrams         serve the interactive diagrams (diagrams/README.md); NAT_RUN=dir replays a nat-lab run"
 	@echo "  make diagram-data     refresh the socket-lifecycle diagram's data from strace of the programs"
-	@echo "  make clean            remove bin/ and .build/"
+	@echo "  make clean            remove bin/ and .build/ (and the fuzz and TSan builds)"
 
 build: build-c build-swift build-scripts
 	@echo "built: $(foreach f,$(FLAVORS),$(if $(wildcard bin/$f),bin/$f/))"
 
-build-c: $(addprefix bin/c/,$(C_PROGRAMS))
+build-c: $(addprefix $(C_BIN)/,$(C_PROGRAMS))
+
+# Every C program built with AddressSanitizer and UndefinedBehaviorSanitizer into
+# bin/c-asan/, a folder like a flavor's: Tests/KitTests/sanitizers.swift runs the
+# matrix's C servers and clients from it.
+ASAN_CFLAGS := -g -fsanitize=address,undefined -fno-omit-frame-pointer
+build-c-asan:
+	@$(MAKE) --no-print-directory build-c C_BIN=bin/c-asan CFLAGS='$(ASAN_CFLAGS)'
 
 build-swift:
 	$(SWIFTPM)
@@ -113,8 +125,8 @@ build-scripts:
 # A C program: its source, the helper files its line in programs.txt names, and the
 # libraries (-lNAME) it links.
 define c_program
-bin/c/$(1): $(2) $(addprefix $(dir $(2)),$(filter %.c,$(3)))
-	@mkdir -p bin/c
+$(C_BIN)/$(1): $(2) $(addprefix $(dir $(2)),$(filter %.c,$(3)))
+	@mkdir -p $(C_BIN)
 	$$(CC) $$(CFLAGS) -pthread -o $$@ $$(filter %.c,$$^) $(filter -l%,$(3))
 endef
 $(foreach p,$(C_PROGRAMS),$(eval $(call c_program,$(p),$(shell $(INVENTORY) --program $(p) --flavor c --print source),$(shell $(INVENTORY) --program $(p) --print extras))))
@@ -177,6 +189,11 @@ grade-all:
 soak:
 	scripts/soak
 
+# Not in make test (which runs each target for 3 s): the parsers of untrusted bytes,
+# fed by libFuzzer for minutes. fuzz/README.md says what each target does.
+fuzz:
+	scripts/fuzz
+
 listings:
 	scripts/listings
 
@@ -196,4 +213,4 @@ bench:
 	scripts/bench
 
 clean:
-	rm -rf bin .build .build-release
+	rm -rf bin .build .build-release .build-fuzz .build-tsan

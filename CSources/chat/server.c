@@ -14,19 +14,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include "queue.h"
 
 #define PORT 8080
 #define BACKLOG 100           /* asyncio.start_server's default backlog */
-#define CHUNK 4096            /* the chapter's reader.read(4096) */
 #define MAX_PENDING (1 << 20) /* bytes waiting for one client before it is dropped */
-
-struct client {
-    int fd;
-    int gone;                           /* left or failed: closed after this pass */
-    char name[INET6_ADDRSTRLEN + 8];    /* "[::ffff:127.0.0.1]:54321", for messages */
-    char *out;                          /* waiting to be sent: out[start] to out[len] */
-    size_t start, len, cap;
-};
 
 /* O_NONBLOCK: recv, send and accept return EAGAIN instead of waiting */
 static int set_nonblocking(int fd) {
@@ -34,48 +26,6 @@ static int set_nonblocking(int fd) {
     if (flags < 0)
         return -1;
     return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-}
-
-/* Appends to c's output buffer, growing it if need be; -1 if memory runs out. */
-static int queue(struct client *c, const char *data, size_t n) {
-    if (c->len + n > c->cap && c->start > 0) { /* move what is left to the front */
-        memmove(c->out, c->out + c->start, c->len - c->start);
-        c->len -= c->start;
-        c->start = 0;
-    }
-    if (c->len + n > c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : CHUNK;
-        char *out;
-        while (cap < c->len + n)
-            cap *= 2;
-        if ((out = realloc(c->out, cap)) == NULL)
-            return -1;
-        c->out = out;
-        c->cap = cap;
-    }
-    memcpy(c->out + c->len, data, n);
-    c->len += n;
-    return 0;
-}
-
-/* Sends what the socket takes now; the rest waits for the next POLLOUT. -1 on error.
- * MSG_NOSIGNAL: a peer that has gone makes send fail with EPIPE, not raise SIGPIPE,
- * whose default action would end the server and every conversation in it. */
-static int flush(struct client *c) {
-    while (c->start < c->len) {
-        ssize_t n = send(c->fd, c->out + c->start, c->len - c->start, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
-            fprintf(stderr, "%s: send failed: %s\n", c->name, strerror(errno));
-            return -1;
-        }
-        c->start += (size_t)n;
-    }
-    c->start = c->len = 0;
-    return 0;
 }
 
 int main(void) {

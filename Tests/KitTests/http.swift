@@ -306,6 +306,7 @@ struct HttpTests {
       cc, "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-pthread",
       "-Wall", "-Wextra", "-o", program,
       Kit.root.appendingPathComponent("CSources/http/server.c").path,
+      Kit.root.appendingPathComponent("CSources/http/request.c").path,
     ]).finish(within: .seconds(120))
     #expect(build.termination == .exit(0), "\(build.stderrText)")
     #expect(build.stderrText == "", "no warnings")

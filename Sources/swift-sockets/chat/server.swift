@@ -9,7 +9,6 @@ import KitOptions
 import Sockets
 
 let chunkSize = 4096  // the chapter's reader.read(4096)
-let maxPending = 1 << 20  // bytes waiting for one client before it is dropped
 
 @main
 struct ChatServer: ParsableCommand {
@@ -30,12 +29,11 @@ struct ChatServer: ParsableCommand {
   }
 }
 
-/// A client, and the bytes waiting to be sent to it: pending[start...].
+/// A client, and the bytes waiting to be sent to it (queue.swift).
 final class Member {
   let socket: Socket
   let name: String  // "[::ffff:127.0.0.1]:54321", for messages
-  var pending: [UInt8] = []
-  var start = 0
+  var pending = Pending()
   var gone = false  // left or failed: closed at the end of this turn
 
   init(_ socket: Socket, name: String) {
@@ -43,26 +41,15 @@ final class Member {
     self.name = name
   }
 
-  var waiting: Int { pending.count - start }
+  var waiting: Int { pending.waiting }
 
   /// Adds to what waits for it; false if more than maxPending bytes would wait.
-  func queue(_ bytes: ArraySlice<UInt8>) -> Bool {
-    guard waiting + bytes.count <= maxPending else { return false }
-    if start > 0 && pending.count + bytes.count > pending.capacity {
-      pending.removeSubrange(..<start)  // move what is left to the front
-      start = 0
-    }
-    pending += bytes
-    return true
-  }
+  func queue(_ bytes: ArraySlice<UInt8>) -> Bool { pending.queue(bytes) }
 
   /// Sends what the socket takes now; the rest waits until it is writable.
   func flush() throws(SocketError) {
-    start += try socket.sendNow(pending[start...])
-    if start == pending.count {
-      pending.removeAll(keepingCapacity: true)
-      start = 0
-    }
+    let sent = try socket.sendNow(pending.next)
+    pending.sent(sent)
   }
 }
 

@@ -13,33 +13,11 @@
 let PORT: Int32 = 8080
 let LISTENQ: Int32 = 16
 let DEFAULT_DIR = "lectures/http-site"
-let MAX_LINE = 8192  // longest request line or header line, "\r\n" included
-let MAX_HEADERS = 64  // most header lines in one request
-let MAX_HEADER_BYTES = 16384  // most bytes in all header lines together
 let IDLE_SECONDS = 5  // longest wait for a client's next bytes
 let REQUEST_SECONDS = 10  // longest a whole request may take to arrive
 let LOG_FIELD = 100  // longest method or target copied into the log
 let LINGER_SECONDS = 2  // longest we read what a client sends after our answer
 let LINGER_BYTES = 1 << 20  // most bytes we read and discard after our answer
-
-// What read_line returns instead of a length
-let LINE_TOO_LONG = -1
-let LINE_CLOSED = -2  // the client closed, or reading failed
-let LINE_TIMEOUT = -3  // IDLE_SECONDS of silence, or past the request's deadline
-let LINE_BAD = -4  // a NUL byte or a lone '\r'
-
-// The folder served, as realpath gives it: absolute, no symbolic links, no '/' at the
-// end. Written once before the first thread starts, only read afterwards.
-nonisolated(unsafe) var root = [CChar](repeating: 0, count: Int(PATH_MAX))
-
-// One request, as read_request leaves it for the reply and the log line
-struct Request {
-  var line: [UInt8] = []  // the request line
-  var method: [UInt8] = Array("-".utf8)  // "-" until the request line is understood
-  var target: [UInt8] = Array("-".utf8)
-  var head = false  // HEAD: the same headers as GET, no body
-  var file = [CChar](repeating: 0, count: Int(PATH_MAX))  // for 200: the file to send
-}
 
 func reason(_ status: Int32) -> String {
   switch status {
@@ -67,183 +45,6 @@ func content_type(_ file: [CChar]) -> String {
   case ".txt": return "text/plain; charset=utf-8"
   default: return "application/octet-stream"
   }
-}
-
-func past(_ deadline: timespec) -> Bool {
-  var now = timespec()
-  if clock_gettime(CLOCK_MONOTONIC, &now) < 0 { return true }
-  return now.tv_sec > deadline.tv_sec
-    || (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)
-}
-
-// Reads one line into line, without its "\n" or "\r\n". Bounded: it keeps at most
-// size - 1 bytes whatever the client sends (getline would grow its buffer for as long
-// as a client keeps sending). Returns the length or a LINE_ reason.
-func read_line(
-  _ input: UnsafeMutablePointer<FILE>, _ line: inout [UInt8], _ size: Int, _ deadline: timespec
-) -> Int {
-  line.removeAll(keepingCapacity: true)
-  var c = getc(input)
-  while c != EOF {
-    if past(deadline) { return LINE_TIMEOUT }
-    if c == Int32(UInt8(ascii: "\n")) {
-      if line.last == UInt8(ascii: "\r") { line.removeLast() }
-      if line.contains(0) || line.contains(UInt8(ascii: "\r")) { return LINE_BAD }
-      return line.count
-    }
-    if line.count + 1 >= size { return LINE_TOO_LONG }
-    line.append(UInt8(c))
-    c = getc(input)
-  }
-  // SO_RCVTIMEO makes a read that waited too long fail with EAGAIN
-  if ferror(input) != 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return LINE_TIMEOUT }
-  return LINE_CLOSED
-}
-
-// RFC 9110's token: what a method or a header name may be made of
-func is_token(_ s: ArraySlice<UInt8>) -> Bool {
-  if s.isEmpty { return false }
-  for c in s {
-    if !((c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
-      || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z"))
-      || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
-      || "!#$%&'*+-.^_`|~".utf8.contains(c))
-    {
-      return false
-    }
-  }
-  return true
-}
-
-func hex(_ c: UInt8) -> Int {
-  if c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") { return Int(c - UInt8(ascii: "0")) }
-  if c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f") { return Int(c - UInt8(ascii: "a")) + 10 }
-  if c >= UInt8(ascii: "A") && c <= UInt8(ascii: "F") { return Int(c - UInt8(ascii: "A")) + 10 }
-  return -1
-}
-
-// Whether realpath's answer is the root or below it. Comparing the prefix alone would
-// let root "/srv/site" accept "/srv/site-private/key".
-func inside_root(_ file: [CChar]) -> Bool {
-  let n = strlen(root)
-  return strncmp(file, root, n) == 0
-    && (file[n] == 0 || file[n] == CChar(UInt8(ascii: "/"))
-      || root[n - 1] == CChar(UInt8(ascii: "/")))
-}
-
-func is_directory(_ st: stat) -> Bool { st.st_mode & S_IFMT == S_IFDIR }  // C's S_ISDIR
-func is_regular(_ st: stat) -> Bool { st.st_mode & S_IFMT == S_IFREG }  // C's S_ISREG
-
-// The target's path as a file below the root: the query dropped, %XX decoded, then
-// resolved by realpath, which follows "..", "." and symbolic links, and accepted only
-// inside the root. Decoding first means "%2e%2e%2f" is judged as the "../" it is.
-// Returns 200 with file filled in, or the status to answer. Outside the root is 404,
-// like a missing file, so a client cannot probe which files exist elsewhere.
-func resolve(_ target: [UInt8], _ file: inout [CChar]) -> Int32 {
-  var path = [CChar](repeating: 0, count: Int(PATH_MAX))
-  var n = strlen(root)
-  var st = stat()
-  var i = 0
-
-  if target.first != UInt8(ascii: "/") { return 400 }
-  memcpy(&path, root, n)
-  while i < target.count && target[i] != UInt8(ascii: "?") && target[i] != UInt8(ascii: "#") {
-    var c = target[i]
-    if c == UInt8(ascii: "%") {
-      let hi = i + 1 < target.count ? hex(target[i + 1]) : -1
-      let lo = i + 2 < target.count ? hex(target[i + 2]) : -1
-      if hi < 0 || lo < 0 { return 400 }
-      c = UInt8(hi * 16 + lo)
-      i += 2
-      if c == 0 { return 400 }  // a NUL would cut the name short
-    } else if c <= UInt8(ascii: " ") || c >= 0x7f {
-      return 400
-    }
-    if n + 1 >= path.count { return 404 }  // longer than any file name
-    path[n] = CChar(bitPattern: c)
-    n += 1
-    i += 1
-  }
-  path[n] = 0
-
-  if realpath(path, &file) == nil || !inside_root(file) { return 404 }
-  if stat(file, &st) < 0 { return 404 }
-  if is_directory(st) {
-    // index.html may itself be a link out of the root: resolve and check again
-    path = Array(file[..<strlen(file)]) + Array("/index.html".utf8CString)
-    if path.count > Int(PATH_MAX) { return 404 }
-    if realpath(path, &file) == nil || !inside_root(file) { return 404 }
-    if stat(file, &st) < 0 { return 404 }
-  }
-  if !is_regular(st) { return 404 }
-  return 200
-}
-
-// Reads and checks one request. Returns the status to answer with (200: rq.file is
-// the file to send), or 0 when the client sent nothing or left mid-request: there is
-// nobody to answer.
-func read_request(
-  _ input: UnsafeMutablePointer<FILE>, _ rq: inout Request, _ deadline: timespec
-) -> Int32 {
-  var header: [UInt8] = []
-  var n: Int
-  var headers = 0
-  var hosts = 0
-  let minor: UInt8
-  var header_bytes = 0
-  let space = UInt8(ascii: " ")
-
-  // A connection that stays silent (a browser opens spares) is closed quietly
-  let c = getc(input)
-  if c == EOF { return 0 }
-  if ungetc(c, input) == EOF { return 0 }
-
-  n = read_line(input, &rq.line, MAX_LINE, deadline)
-  if n == LINE_TOO_LONG { return 414 }
-  if n == LINE_TIMEOUT { return 408 }
-  if n == LINE_BAD { return 400 }
-  if n == LINE_CLOSED { return 0 }
-
-  // METHOD SP TARGET SP HTTP/1.x, exactly one space apart
-  guard let first = rq.line.firstIndex(of: space) else { return 400 }
-  guard let second = rq.line[(first + 1)...].firstIndex(of: space) else { return 400 }
-  let version = Array(rq.line[(second + 1)...])
-  if !is_token(rq.line[..<first]) || second == first + 1 { return 400 }
-  rq.method = Array(rq.line[..<first])
-  rq.target = Array(rq.line[(first + 1)..<second])
-  rq.head = rq.method == Array("HEAD".utf8)
-  let isDigit = { (c: UInt8) in c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
-  if version == Array("HTTP/1.0".utf8) || version == Array("HTTP/1.1".utf8) {
-    minor = version[7] - UInt8(ascii: "0")
-  } else if version.count == 8 && version.starts(with: "HTTP/".utf8) && isDigit(version[5])
-    && version[6] == UInt8(ascii: ".") && isDigit(version[7])
-  {
-    return 505
-  } else {
-    return 400
-  }
-
-  // Header lines up to the empty line. Only Host matters here, but all are read so
-  // that the request has been taken in whole before the answer.
-  while true {
-    n = read_line(input, &header, MAX_LINE, deadline)
-    if n == 0 { break }
-    if n == LINE_TOO_LONG { return 431 }
-    if n == LINE_TIMEOUT { return 408 }
-    if n == LINE_BAD { return 400 }
-    if n == LINE_CLOSED { return 0 }
-    header_bytes += n + 2
-    headers += 1
-    if headers > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES { return 431 }
-    guard let colon = header.firstIndex(of: UInt8(ascii: ":")), is_token(header[..<colon]) else {
-      return 400  // also a folded line: it starts with a space
-    }
-    if String(decoding: header[..<colon], as: UTF8.self).lowercased() == "host" { hosts += 1 }
-  }
-
-  if rq.method != Array("GET".utf8) && !rq.head { return 405 }
-  if minor == 1 && hosts != 1 { return 400 }  // HTTP/1.1 requires exactly one Host
-  return resolve(rq.target, &rq.file)
 }
 
 // write() until all is written: a socket may take only part of a buffer at a time
@@ -413,120 +214,126 @@ func serve(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
   return nil
 }
 
-var connfd: Int32
-var sin = sockaddr_in6()
-var idle = timeval(tv_sec: IDLE_SECONDS, tv_usec: 0)
-var sa = sigaction()
-var st = stat()
-var tid = pthread_t()
-var opt: Int32 = 1
-var v6only: Int32 = 0  // IPV6_V6ONLY off: IPv4 clients too
-var rc: Int32
-var fdp: UnsafeMutableRawPointer?
-setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
-let port = getenv("KIT_PORT") != nil ? atoi(getenv("KIT_PORT")) : PORT  // kit
-let dir = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : DEFAULT_DIR
+@main
+enum HttpServer {
+  static func main() {
+    var connfd: Int32
+    var sin = sockaddr_in6()
+    var idle = timeval(tv_sec: IDLE_SECONDS, tv_usec: 0)
+    var sa = sigaction()
+    var st = stat()
+    var tid = pthread_t()
+    var opt: Int32 = 1
+    var v6only: Int32 = 0  // IPV6_V6ONLY off: IPv4 clients too
+    var rc: Int32
+    var fdp: UnsafeMutableRawPointer?
+    setvbuf(stdout, nil, _IOLBF, 0)  // kit: a pipe sees each line at once
+    let port = getenv("KIT_PORT") != nil ? atoi(getenv("KIT_PORT")) : PORT  // kit
+    let dir = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : DEFAULT_DIR
 
-if CommandLine.arguments.count > 2 {
-  fputs("usage: http-server [DIR]   (DIR defaults to \(DEFAULT_DIR))\n", stderr)
-  exit(EXIT_FAILURE)
-}
-if realpath(dir, &root) == nil || stat(root, &st) < 0 {
-  cannot_serve(dir, String(cString: strerror(errno)))
-}
-if !is_directory(st) {
-  cannot_serve(dir, "not a folder")
-}
+    if CommandLine.arguments.count > 2 {
+      fputs("usage: http-server [DIR]   (DIR defaults to \(DEFAULT_DIR))\n", stderr)
+      exit(EXIT_FAILURE)
+    }
+    if realpath(dir, &root) == nil || stat(root, &st) < 0 {
+      cannot_serve(dir, String(cString: strerror(errno)))
+    }
+    if !is_directory(st) {
+      cannot_serve(dir, "not a folder")
+    }
 
-// A client that resets its connection makes our write raise SIGPIPE, which would
-// kill the whole server. Ignored, write fails with EPIPE instead.
-memset(&sa, 0, MemoryLayout<sigaction>.size)
-sa.__sigaction_handler.sa_handler = SIG_IGN  // sa_handler is a macro for this union member
-sigemptyset(&sa.sa_mask)
-if sigaction(SIGPIPE, &sa, nil) < 0 {
-  perror("sigaction failed")
-  exit(EXIT_FAILURE)
-}
+    // A client that resets its connection makes our write raise SIGPIPE, which would
+    // kill the whole server. Ignored, write fails with EPIPE instead.
+    memset(&sa, 0, MemoryLayout<sigaction>.size)
+    sa.__sigaction_handler.sa_handler = SIG_IGN  // sa_handler is a macro for this union member
+    sigemptyset(&sa.sa_mask)
+    if sigaction(SIGPIPE, &sa, nil) < 0 {
+      perror("sigaction failed")
+      exit(EXIT_FAILURE)
+    }
 
-let listenfd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
-if listenfd < 0 {
-  perror("socket failed")
-  exit(EXIT_FAILURE)
-}
-if setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &opt, socklen_t(MemoryLayout<Int32>.size)) < 0 {
-  perror("setsockopt failed")
-  exit(EXIT_FAILURE)
-}
-// Dual-stack: one socket for IPv6 and IPv4 clients, an IPv4 one showing as a mapped
-// address (::ffff:127.0.0.1). Linux's default, not every system's: say it
-if setsockopt(
-  listenfd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &v6only, socklen_t(MemoryLayout<Int32>.size)) < 0
-{
-  perror("setsockopt failed")
-  exit(EXIT_FAILURE)
-}
-memset(&sin, 0, MemoryLayout<sockaddr_in6>.size)
-sin.sin6_family = sa_family_t(AF_INET6)
-sin.sin6_addr = in6addr_any  // ::, IPv6 and IPv4
-sin.sin6_port = UInt16(port).bigEndian
-let bound = withUnsafePointer(to: &sin) {
-  $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-    bind(listenfd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-  }
-}
-if bound < 0 {
-  perror("bind failed")
-  exit(EXIT_FAILURE)
-}
-if listen(listenfd, LISTENQ) < 0 {
-  perror("listen failed")
-  exit(EXIT_FAILURE)
-}
-print("Serving \(dir) on port \(port)")
+    let listenfd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+    if listenfd < 0 {
+      perror("socket failed")
+      exit(EXIT_FAILURE)
+    }
+    if setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &opt, socklen_t(MemoryLayout<Int32>.size)) < 0
+    {
+      perror("setsockopt failed")
+      exit(EXIT_FAILURE)
+    }
+    // Dual-stack: one socket for IPv6 and IPv4 clients, an IPv4 one showing as a mapped
+    // address (::ffff:127.0.0.1). Linux's default, not every system's: say it
+    if setsockopt(
+      listenfd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &v6only, socklen_t(MemoryLayout<Int32>.size)) < 0
+    {
+      perror("setsockopt failed")
+      exit(EXIT_FAILURE)
+    }
+    memset(&sin, 0, MemoryLayout<sockaddr_in6>.size)
+    sin.sin6_family = sa_family_t(AF_INET6)
+    sin.sin6_addr = in6addr_any  // ::, IPv6 and IPv4
+    sin.sin6_port = UInt16(port).bigEndian
+    let bound = withUnsafePointer(to: &sin) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(listenfd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+      }
+    }
+    if bound < 0 {
+      perror("bind failed")
+      exit(EXIT_FAILURE)
+    }
+    if listen(listenfd, LISTENQ) < 0 {
+      perror("listen failed")
+      exit(EXIT_FAILURE)
+    }
+    print("Serving \(dir) on port \(port)")
 
-while true {
-  connfd = accept(listenfd, nil, nil)
-  if connfd < 0 {
-    // Out of descriptors, or a client gone before accept: keep serving, and
-    // give threads a moment to close some descriptors
-    rc = errno
-    perror("accept failed")
-    if rc == EMFILE || rc == ENFILE { sleep(1) }
-    continue
-  }
+    while true {
+      connfd = accept(listenfd, nil, nil)
+      if connfd < 0 {
+        // Out of descriptors, or a client gone before accept: keep serving, and
+        // give threads a moment to close some descriptors
+        rc = errno
+        perror("accept failed")
+        if rc == EMFILE || rc == ENFILE { sleep(1) }
+        continue
+      }
 
-  // A silent or slow client times out instead of holding its thread forever:
-  // a read or write that waits IDLE_SECONDS fails with EAGAIN.
-  let size = socklen_t(MemoryLayout<timeval>.size)
-  if setsockopt(connfd, SOL_SOCKET, SO_RCVTIMEO, &idle, size) < 0
-    || setsockopt(connfd, SOL_SOCKET, SO_SNDTIMEO, &idle, size) < 0
-  {
-    perror("setsockopt failed")
-    close(connfd)
-    continue
-  }
+      // A silent or slow client times out instead of holding its thread forever:
+      // a read or write that waits IDLE_SECONDS fails with EAGAIN.
+      let size = socklen_t(MemoryLayout<timeval>.size)
+      if setsockopt(connfd, SOL_SOCKET, SO_RCVTIMEO, &idle, size) < 0
+        || setsockopt(connfd, SOL_SOCKET, SO_SNDTIMEO, &idle, size) < 0
+      {
+        perror("setsockopt failed")
+        close(connfd)
+        continue
+      }
 
-  // Each thread gets its own copy of the descriptor, not &connfd, which the next
-  // accept overwrites
-  fdp = malloc(MemoryLayout<Int32>.size)
-  if fdp == nil {
-    perror("malloc failed")
-    close(connfd)
-    continue
-  }
-  fdp!.storeBytes(of: connfd, as: Int32.self)
-  // pthread functions return the error number instead of setting errno
-  rc = pthread_create(&tid, nil, serve, fdp)
-  if rc != 0 {
-    errno = rc
-    perror("pthread_create failed")
-    free(fdp)
-    close(connfd)
-    continue
-  }
-  rc = pthread_detach(tid)
-  if rc != 0 {
-    errno = rc
-    perror("pthread_detach failed")
+      // Each thread gets its own copy of the descriptor, not &connfd, which the next
+      // accept overwrites
+      fdp = malloc(MemoryLayout<Int32>.size)
+      if fdp == nil {
+        perror("malloc failed")
+        close(connfd)
+        continue
+      }
+      fdp!.storeBytes(of: connfd, as: Int32.self)
+      // pthread functions return the error number instead of setting errno
+      rc = pthread_create(&tid, nil, serve, fdp)
+      if rc != 0 {
+        errno = rc
+        perror("pthread_create failed")
+        free(fdp)
+        close(connfd)
+        continue
+      }
+      rc = pthread_detach(tid)
+      if rc != 0 {
+        errno = rc
+        perror("pthread_detach failed")
+      }
+    }
   }
 }
