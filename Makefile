@@ -8,6 +8,10 @@ C_BIN ?= bin/c
 SWIFT ?= swift
 # SwiftPM caches what Package.swift computed; the kit's manifest reads the folders,
 # so re-read it each time or a newly added program would not be built.
+# And when programs.txt changed since the last build, SwiftPM may still reuse its build
+# plan (a new helper file would not be compiled): drop the plan, so it is made anew.
+FRESH_PLAN := for plan in .build/debug.yaml .build/*/debug/description.json; do \
+  [ ! -e "$$plan" ] || [ "$$plan" -nt programs.txt ] || rm -f "$$plan"; done
 SWIFTPM := $(SWIFT) build --manifest-cache none
 
 SERVER ?= c
@@ -30,7 +34,7 @@ SAMPLE ?=
 RESULTS ?= results.json
 SUBMISSIONS ?=
 GRADES ?= grades
-PITFALLS := $(basename $(notdir $(wildcard pitfalls/*.c)))
+PITFALLS := $(sort $(basename $(notdir $(wildcard pitfalls/*.c pitfalls/*.sh))))
 LABS := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard labs/[0-9]*/README.md)))))
 
 # Every list below comes from programs.txt, through scripts/inventory.
@@ -105,6 +109,7 @@ build-c-asan:
 	@$(MAKE) --no-print-directory build-c C_BIN=bin/c-asan CFLAGS='$(ASAN_CFLAGS)'
 
 build-swift:
+	@$(FRESH_PLAN)
 	$(SWIFTPM)
 	@out=$$($(SWIFT) build --show-bin-path); \
 	for flavor in $(SWIFT_FLAVORS); do \
@@ -148,6 +153,7 @@ $(addprefix trace-,$(EXAMPLES)): trace-%: build
 # so their compilers never slow the timing-bounded tests beside them on two cores.
 test: check-c
 	@scripts/fetch-p5  # the diagrams' tests draw with p5.js, which is never committed
+	@$(FRESH_PLAN)
 	$(SWIFT) test --manifest-cache none --skip LabTests
 	$(SWIFT) test --manifest-cache none --skip-build --filter LabTests
 
@@ -174,6 +180,7 @@ lab:
 grade:
 	@test -n "$(LAB)" || { echo "which lab? make grade LAB=NN (make help lists them)" >&2; exit 2; }
 	@echo "building the kit's programs to grade against (minutes the first time, then seconds)"
+	@$(FRESH_PLAN)
 	@$(SWIFTPM) >/dev/null || $(SWIFTPM)
 	@"$$($(SWIFT) build --show-bin-path)/kit-grade" "$(LAB)" $(if $(SOLUTION),"$(SOLUTION)") \
 	  $(if $(SAMPLE),--sample "$(SAMPLE)") --results "$(RESULTS)"
@@ -182,6 +189,7 @@ grade-all:
 	@test -n "$(LAB)" -a -n "$(SUBMISSIONS)" || { \
 	  echo "make grade-all LAB=NN SUBMISSIONS=dir (one subfolder per student)" >&2; exit 2; }
 	@echo "building the kit's programs to grade against (minutes the first time, then seconds)"
+	@$(FRESH_PLAN)
 	@$(SWIFTPM) >/dev/null || $(SWIFTPM)
 	@"$$($(SWIFT) build --show-bin-path)/kit-grade" "$(LAB)" --submissions "$(SUBMISSIONS)" --out "$(GRADES)"
 

@@ -130,14 +130,46 @@ struct PitfallTests {
     #expect(fix.termination == .exit(0))
   }
 
-  @Test("every program in pitfalls/ is tested here and told in lectures/pitfalls.md")
+  @Test("framing: the lecture's C client and its Java server wait on each other")
+  func framing() async throws {
+    // scripts/pitfall as make runs it, with this run's programs in bin/'s layout
+    let bin = FileManager.default.temporaryDirectory
+      .appendingPathComponent("kit-pitfall-\(getpid())-framing")
+    defer { try? FileManager.default.removeItem(at: bin) }
+    try Kit.prepare(flavor: "java")
+    for (flavor, program) in [
+      ("java", "tcp-hello-server"), ("java", "tcp-hello-client"), ("c", "tcp-hello-client"),
+    ] {
+      let folder = bin.appendingPathComponent(flavor)
+      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+      try FileManager.default.createSymbolicLink(
+        at: folder.appendingPathComponent(program),
+        withDestinationURL: Kit.path(flavor: flavor, program))
+    }
+    let shown = try await Running(
+      command: [Kit.root.path + "/scripts/pitfall", "framing"],
+      environment: ["PITFALL_BIN": bin.path]
+    ).finish(within: .seconds(40))
+    let text = shown.stdoutText
+    let (mistake, fix) = try #require(
+      text.range(of: "== the fix").map { (text[..<$0.lowerBound], text[$0.lowerBound...]) },
+      "\(text)\(shown.stderrText)")
+    #expect(mistake.contains("after 3 s both still wait"), "\(mistake)")
+    #expect(!mistake.contains("Received: Hello from server"), "\(mistake)")
+    #expect(fix.contains("client | Received: Hello from server"), "\(fix)")
+    #expect(fix.contains("(client exit status 0)"), "\(fix)")
+  }
+
+  @Test("every pitfall in pitfalls/ is tested here and told in lectures/pitfalls.md")
   func everyPitfall() throws {
     let tested = [
-      "address-in-use", "byte-order", "no-timeout", "select-limit", "short-read", "sigpipe",
-      "udp-unreachable",
+      "address-in-use", "byte-order", "framing", "no-timeout", "select-limit", "short-read",
+      "sigpipe", "udp-unreachable",
     ]
     let folder = try FileManager.default.contentsOfDirectory(atPath: Kit.root.path + "/pitfalls")
-    #expect(folder.filter { $0.hasSuffix(".c") }.map { String($0.dropLast(2)) }.sorted() == tested)
+    let names = folder.filter { $0.hasSuffix(".c") || $0.hasSuffix(".sh") }
+      .map { ($0 as NSString).deletingPathExtension }
+    #expect(names.sorted() == tested)
     let page = try String(
       contentsOf: Kit.root.appendingPathComponent("lectures/pitfalls.md"), encoding: .utf8)
     for name in tested {

@@ -1,14 +1,5 @@
 # Sourced by the NAT examples' demos: coturn and free ports on 127.0.0.1, no root, no
-# NAT (make nat-lab has the real thing). Needs scripts/ready sourced first.
-
-# A port nothing on this machine uses, TCP or UDP: 20000-29999, as /proc/net lists them.
-free_port() {
-  local port hex
-  while :; do
-    port=$((20000 + RANDOM % 10000)); hex=$(printf ':%04X ' "$port")
-    grep -q "$hex" /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 || { echo "$port"; return; }
-  done
-}
+# NAT (make nat-lab has the real thing). Needs scripts/ready sourced first (free_port).
 
 # coturn on 127.0.0.1:$1 with the kit's credentials (kit / kit-secret, realm
 # kit.example), relaying between loopback peers; its pid in coturn_pid, ready.
