@@ -1,8 +1,9 @@
 // Lab 05, event-loop server in Swift over Glibc: the echo server with one thread for
 // every client, which waits in poll (or epoll_wait) for whichever socket is ready. The
 // handout (labs/05-event-loop/README.md) gives the protocol and what the grader checks;
-// lectures/tcp-echo.md shows the kit's poll and epoll servers in C and in Swift side by
-// side. Work where it says TODO, then run `make grade LAB=05`.
+// lectures/tcp-echo.md excerpts the kit's poll and epoll servers, C next to Swift, and
+// lectures/listings/tcp-echo.md has them whole. Work where it says TODO, then run
+// `make grade LAB=05`.
 #if canImport(Glibc)
   @preconcurrency import Glibc
   import CShims  // epoll_create1, epoll_ctl, epoll_wait, epoll_event, if you choose epoll
