@@ -66,7 +66,7 @@ func programs(flavor: String) -> [Target] {
     let sources = ["\(program.role)\(ending)"] + helpers
     return .executableTarget(
       name: "\(flavor)-\(program.example)-\(program.role)",
-      dependencies: dependencies(of: flavor),
+      dependencies: dependencies(of: flavor, importedBy: sources.map { "\(path)/\($0)" }),
       path: path,
       // The folder's other files are other programs' targets, or notes.
       exclude: entries(path, directories: false).filter { !sources.contains($0) },
@@ -95,8 +95,23 @@ let packageDependencies: [String: [Target.Dependency]] = [
   ],
 ]
 
-func dependencies(of name: String) -> [Target.Dependency] {
-  (libraryDependencies[name] ?? []).filter(libraries.contains).map { .target(name: $0) }
+/// A program gets those of its flavor's libraries that its sources import, no more: a
+/// library's code and the C libraries it links (Stun's libcrypto) are loaded at every
+/// start, so a server that speaks no STUN should not carry them (lectures/production.md).
+func dependencies(of name: String, importedBy files: [String]? = nil) -> [Target.Dependency] {
+  let imported = files.map { files in
+    Set(
+      files.flatMap { file in
+        ((try? String(contentsOfFile: "\(root)/\(file)", encoding: .utf8)) ?? "")
+          .split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(separator: " ")
+            guard let at = words.firstIndex(of: "import"), at + 1 < words.count else { return nil }
+            return words[..<at].allSatisfy { $0.hasPrefix("@") } ? String(words[at + 1]) : nil
+          }
+      })
+  }
+  return (libraryDependencies[name] ?? []).filter(libraries.contains)
+    .filter { imported?.contains($0) ?? true }.map { .target(name: $0) }
     + (packageDependencies[name] ?? [])
 }
 

@@ -1,8 +1,15 @@
 // The event loop of the swift-sockets tcp-echo servers (select-server.swift,
 // poll-server.swift, epoll-server.swift), which differ only in the Poller backend they
 // give it: one thread for every client, echo buffered when a client reads slowly.
-@preconcurrency import Foundation  // errno codes, stderr
 import Sockets
+
+#if canImport(Glibc)
+  @preconcurrency import Glibc  // errno codes, stderr
+#elseif canImport(Musl)
+  @preconcurrency import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 let readSize = 256 * 1024  // one receive: big reads make bulk echo cheap
 let bufferCap = 1024 * 1024  // the most echo one client may owe us

@@ -8,9 +8,16 @@
 // changes is what a wait costs, and which descriptors it can watch.
 import ArgumentParser
 import EchoLoop
-@preconcurrency import Foundation  // setvbuf, stdout, stderr, SOMAXCONN, errno codes
 import KitOptions
 import Sockets
+
+#if canImport(Glibc)
+  @preconcurrency import Glibc  // setvbuf, stdout, stderr, SOMAXCONN
+#elseif canImport(Musl)
+  @preconcurrency import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 @main
 struct TcpEchoSelectServer: ParsableCommand {

@@ -3,9 +3,16 @@
 // prints.
 import ArgumentParser
 import EchoLoop  // pythonTuple
-@preconcurrency import Foundation  // setvbuf, stdout, stderr
 import KitOptions
 import Sockets
+
+#if canImport(Glibc)
+  @preconcurrency import Glibc  // setvbuf, stdout, stderr
+#elseif canImport(Musl)
+  @preconcurrency import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 @main
 struct TcpEchoServer: ParsableCommand {

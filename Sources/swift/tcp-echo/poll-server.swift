@@ -232,10 +232,14 @@ if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) < 0 {
   exit(EXIT_FAILURE)
 }
 max_fds = limit.rlim_cur < MAX_FDS ? Int(limit.rlim_cur) : MAX_FDS
-conns = UnsafeMutablePointer<Conn>.allocate(capacity: max_fds)
-conns.initialize(repeating: Conn(), count: max_fds)
-fds = UnsafeMutablePointer<pollfd>.allocate(capacity: max_fds)
-fds.initialize(repeating: pollfd(), count: max_fds)
+// calloc, as the C: zero-filled pages that become memory only where a descriptor is
+// used, and all-zero bytes are a Conn() (false, nil, 0) and a pollfd()
+conns = calloc(max_fds, MemoryLayout<Conn>.stride)?.bindMemory(to: Conn.self, capacity: max_fds)
+fds = calloc(max_fds, MemoryLayout<pollfd>.stride)?.bindMemory(to: pollfd.self, capacity: max_fds)
+if conns == nil || fds == nil {
+  perror("calloc failed")
+  exit(EXIT_FAILURE)
+}
 
 listener = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
 if listener < 0 {
