@@ -134,7 +134,8 @@ def split_fd(args):
     if pos < len(args) and args[pos] == "<":
         depth, end = 0, pos
         while end < len(args):
-            depth += {"<": 1, ">": -1}.get(args[end], 0)
+            if args[end] != ">" or args[end - 1] != "-":  # not the -> of an address pair
+                depth += {"<": 1, ">": -1}.get(args[end], 0)
             end += 1
             if depth == 0:
                 break
