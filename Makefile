@@ -94,6 +94,7 @@ help:
 	@echo "  make line-counts      refresh README.md's table of lines per program and flavor"
 	@echo "  make diagrams         serve the interactive diagrams (diagrams/README.md); NAT_RUN=dir replays a nat-lab run"
 	@echo "  make diagram-data     refresh the socket-lifecycle diagram's data from strace of the programs"
+	@echo "  make figures          redraw the lectures' sequence diagrams (lectures/figures/) from strace of the programs"
 	@echo "  make clean            remove bin/ and .build/ (and the fuzz and TSan builds)"
 
 build: build-c build-swift build-scripts
@@ -215,6 +216,11 @@ diagrams: bin/c/http-server
 
 diagram-data: build-c
 	scripts/diagram-data
+
+# The lectures' sequence diagrams: strace of the C programs, drawn as SVG
+.PHONY: figures
+figures: build-c
+	scripts/figures
 
 # Not a test: speed is measured here and compared with goals, never asserted in a test.
 bench:
