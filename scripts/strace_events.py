@@ -33,12 +33,12 @@ def wait_listening(pid, proto, deadline):
     scripts/ready does: /proc, no connection spent)."""
     while time.monotonic() < deadline:
         inodes = socket_inodes(pid)
-        table = "/proc/net/udp" if proto == "udp" else "/proc/net/tcp"
-        with open(table) as f:
-            for row in f.read().split("\n")[1:]:
-                cols = row.split()
-                if len(cols) > 9 and cols[9] in inodes and (proto == "udp" or cols[3] == "0A"):
-                    return True
+        for table in (f"/proc/net/{proto}", f"/proc/net/{proto}6"):  # dual-stack servers: 6
+            with open(table) as f:
+                for row in f.read().split("\n")[1:]:
+                    cols = row.split()
+                    if len(cols) > 9 and cols[9] in inodes and (proto == "udp" or cols[3] == "0A"):
+                        return True
         time.sleep(0.02)
     return False
 
