@@ -155,7 +155,14 @@ $(addprefix trace-,$(EXAMPLES)): trace-%: build
 test: check-c
 	@scripts/fetch-p5  # the diagrams' tests draw with p5.js, which is never committed
 	@$(FRESH_PLAN)
-	$(SWIFT) test --manifest-cache none --skip LabTests
+	$(SWIFT) build --manifest-cache none --build-tests
+	@# The lectures' Python and Java, built where the tests look for them, before the
+	@# tests start: built on first use instead, javac would hold up the tests around it.
+	@out=$$($(SWIFT) build --show-bin-path); for flavor in $(SCRIPT_FLAVORS); do \
+	  scripts/build-flavor $$flavor "$$out/$$flavor"; status=$$?; \
+	  case $$status in 0|3) ;; *) exit $$status ;; esac; \
+	done
+	$(SWIFT) test --manifest-cache none --skip-build --skip LabTests
 	$(SWIFT) test --manifest-cache none --skip-build --filter LabTests
 
 # Each C program with its helper files, as the build compiles it: the kit's own C
