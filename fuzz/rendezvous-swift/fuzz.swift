@@ -9,7 +9,7 @@
   @preconcurrency import Glibc
 #endif
 
-let PEERS = 3
+let peers = 3
 let reasons: Set<String> = [
   "unknown command", "usage: REGISTER <name> <peer> <ip>:<port>", "usage: RELAY <ip>:<port>",
   "bad name", "bad address", "line too long", "NUL in a line", "already registered",
@@ -24,7 +24,7 @@ struct End {
   var closed = false  // the server closed it
   var hungUp = false  // we closed our side: the server may close without a word
 }
-nonisolated(unsafe) var ends = [End](repeating: End(), count: PEERS)
+nonisolated(unsafe) var ends = [End](repeating: End(), count: peers)
 
 func fail(_ peer: Int, _ why: String, _ line: String) -> Never {
   fatalError("client \(peer): \(why): \(line.debugDescription)")
@@ -108,10 +108,10 @@ func sentABadLine(_ i: Int) -> Bool {
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
   let input = UnsafeBufferPointer(start: data, count: size)
-  for i in 0..<PEERS { connectPeer(i) }
+  for i in 0..<peers { connectPeer(i) }
   var at = 0
   while at < size {
-    let i = Int(input[at]) % PEERS
+    let i = Int(input[at]) % peers
     let length = min(Int(input[at]) / 4, size - at - 1)
     at += 1
     let chunk = Array(input[at..<(at + length)])
@@ -129,8 +129,8 @@ func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
       }
       on_readable(i)
     }
-    for k in 0..<PEERS { receive(k) }
-    for k in 0..<PEERS {
+    for k in 0..<peers { receive(k) }
+    for k in 0..<peers {
       if ends[k].refused && !ends[k].closed { fail(k, "ERROR, and the connection stayed open", "") }
       if ends[k].closed && !ends[k].refused && !ends[k].hungUp {
         fail(k, "closed without an ERROR", "")
@@ -140,7 +140,7 @@ func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
       }
     }
   }
-  for i in 0..<PEERS {
+  for i in 0..<peers {
     if clients[i].fd >= 0 { drop(i) }
     close(ends[i].fd)
   }
