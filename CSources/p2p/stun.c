@@ -169,6 +169,8 @@ void stun_error_text(struct stun_value attribute, char *text, size_t size) {
         return;
     }
     int used = snprintf(text, size, "%u ", (v[2] & 7) * 100u + v[3]);
+    if (used < 0 || (size_t)used >= size)
+        return; /* no room for the reason: the code, cut short (used counts what did not fit) */
     for (unsigned i = 4; i < attribute.length && used < (int)size - 1; i++)
         text[used++] = isprint(v[i]) ? (char)v[i] : '?';
     text[used] = '\0';
