@@ -293,7 +293,7 @@ struct MalformedTests {
     }
   }
 
-  @Test("every cut of a real message is refused, and random damage never traps")
+  @Test("every cut of a real message is refused, and some random damage never traps")
   func cutsAndDamage() throws {
     for sample in [
       RFC5769.request, RFC5769.ipv4Response, RFC5769.ipv6Response, RFC5769.longTermRequest,
@@ -302,8 +302,10 @@ struct MalformedTests {
         #expect(throws: StunError.self) { try StunMessage(parsing: Array(sample.prefix(length))) }
       }
     }
+    // A taste of random damage: the volume is fuzz/stun-swift-sockets's (make fuzz).
+    // Thousands here would hold one of the test run's two threads for most of a minute.
     var generator = SystemRandomNumberGenerator()
-    for _ in 0..<20_000 {
+    for _ in 0..<500 {
       var datagram = RFC5769.ipv6Response
       for _ in 0..<Int.random(in: 1...4, using: &generator) {
         datagram[Int.random(in: 0..<datagram.count, using: &generator)] = .random(
