@@ -152,10 +152,13 @@ $(addprefix trace-,$(EXAMPLES)): trace-%: build
 
 # The suites that compile or load the machine for long (fuzz targets, sanitizer and
 # TSan builds, 10,000 connections per server, strace of every example, network
-# namespaces) run after the timing-bounded ones, and the labs' graders, which compile
+# namespaces, a copy of the kit built, the pitfalls compiled, Chromium) run after the
+# timing-bounded ones, and the labs' graders, which compile
 # and grade some seventy solutions, after them: on two cores, a test that waits for a
 # deadline must not share the machine with a compiler.
-HEAVY_SUITES := FuzzTests SanitizerTests BoundsTests FigureTests NatLabTests
+HEAVY_SUITES := FuzzTests SanitizerTests BoundsTests FigureTests NatLabTests InventoryTests \
+  PitfallTests DiagramTests
+
 test: check-c
 	@scripts/fetch-p5  # the diagrams' tests draw with p5.js, which is never committed
 	@$(FRESH_PLAN)
