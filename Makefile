@@ -158,6 +158,10 @@ $(addprefix trace-,$(EXAMPLES)): trace-%: build
 # deadline must not share the machine with a compiler.
 HEAVY_SUITES := FuzzTests SanitizerTests BoundsTests FigureTests NatLabTests InventoryTests \
   PitfallTests DiagramTests
+# The NAT programs' suites run by themselves before those: their peers keep the
+# protocol's own deadlines (STUN gives up at 10 s, a peer at 20 s), which a crowd of
+# tests starting at once could eat before a peer even reaches coturn.
+PEER_SUITES := KitTests.StunTests P2PTests RendezvousTests SwiftSocketsNATTests
 
 test: check-c
 	@scripts/fetch-p5  # the diagrams' tests draw with p5.js, which is never committed
@@ -169,7 +173,9 @@ test: check-c
 	  scripts/build-flavor $$flavor "$$out/$$flavor"; status=$$?; \
 	  case $$status in 0|3) ;; *) exit $$status ;; esac; \
 	done
-	$(SWIFT) test --manifest-cache none --skip-build --skip LabTests $(addprefix --skip ,$(HEAVY_SUITES))
+	$(SWIFT) test --manifest-cache none --skip-build --skip LabTests \
+	  $(addprefix --skip ,$(HEAVY_SUITES) $(PEER_SUITES))
+	$(SWIFT) test --manifest-cache none --skip-build $(addprefix --filter ,$(PEER_SUITES))
 	$(SWIFT) test --manifest-cache none --skip-build $(addprefix --filter ,$(HEAVY_SUITES))
 	$(SWIFT) test --manifest-cache none --skip-build --filter LabTests
 
