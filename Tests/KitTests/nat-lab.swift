@@ -110,10 +110,11 @@ struct NatLabTests {
       .appendingPathComponent("kit-nat-lab-hang-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
-    let peer = folder.appendingPathComponent("hang-p2p-peer")
-    try "#!/bin/sh\necho mapped 203.0.113.1:1\nexec tail -f /dev/null\n".write(
-      to: peer, atomically: true, encoding: .utf8)
-    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: peer.path)
+    // A committed script, linked: one written here could still be open for writing in
+    // a child another test spawns meanwhile, and exec would fail with "Text file busy".
+    try FileManager.default.createSymbolicLink(
+      at: folder.appendingPathComponent("hang-p2p-peer"),
+      withDestinationURL: Kit.root.appendingPathComponent("Tests/KitTests/fixtures/hang-p2p-peer"))
     try FileManager.default.createSymbolicLink(
       at: folder.appendingPathComponent("\(Self.server)-rendezvous-server"),
       withDestinationURL: Kit.path(flavor: Self.server, "rendezvous-server"))
