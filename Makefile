@@ -141,7 +141,7 @@ $(EXAMPLES) $(VARIANT_SERVERS): $(EXAMPLE_BUILD)
 	@scripts/run-example $@
 
 demo: build
-	@for example in $(EXAMPLES); do scripts/run-example $$example || exit 1; echo; done
+	@for example in $(EXAMPLES); do KIT_DEMO=1 scripts/run-example $$example || exit 1; echo; done
 
 # With every flavor c, only cc runs: no Swift is built, as in a C-only example session.
 nat-lab: $(if $(filter-out c,$(A) $(B) $(SERVER)),build,build-c)
