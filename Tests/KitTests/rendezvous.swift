@@ -120,6 +120,24 @@ struct RendezvousTests {
   }
 
   @Test(
+    "a NUL, or a line's 255th byte, is refused as it arrives: no newline needed",
+    arguments: servers)
+  func refusedAsItArrives(server flavor: String) async throws {
+    try await Self.withServer(flavor) { _, port in
+      let cases = [
+        ("a NUL", "REGISTER al\u{0}", "NUL in a line"),
+        ("255 bytes", "REGISTER " + String(repeating: "a", count: 246), "line too long"),
+      ]
+      for (what, text, reason) in cases {
+        let client = try await LineClient.connect(port)
+        try await client.send(text, newline: false)
+        #expect(try await client.readLine() == "ERROR \(reason)", "\(what), with no newline yet")
+        #expect(try await client.readLine() == nil, "\(what): then closed")
+      }
+    }
+  }
+
+  @Test(
     "three pairs at once, registered interleaved, each told only its own peer",
     arguments: servers)
   func pairsAtOnce(server flavor: String) async throws {
@@ -191,8 +209,9 @@ final class LineClient: Sendable {
     try await onThread { LineClient(try RawConnection(port: port)) }
   }
 
-  func send(_ line: String) async throws {
-    let bytes = Array((line + "\n").utf8)
+  /// Sends `line` and its "\n" (or, with `newline: false`, the text alone).
+  func send(_ line: String, newline: Bool = true) async throws {
+    let bytes = Array((newline ? line + "\n" : line).utf8)
     let sent = try await onThread { [connection] in try connection.send(bytes) }
     if !sent {
       throw HarnessError(description: "the server closed before \(line.debugDescription)")
