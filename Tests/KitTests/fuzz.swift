@@ -28,8 +28,12 @@ struct FuzzTests {
       Kit.flavors(having: program).filter { ["c", "swift", "swift-sockets"].contains($0) }
         .map { "\(program.split(separator: "-")[0])-\($0)" }
     }
-    // p2p's own codec is C and the twin's (swift-sockets' is the Stun library)
-    let more = ["p2p-c", "p2p-swift", "lab03-framing-c"]
+    // p2p's own codec is C and the twin's (swift-sockets' is the Stun library); and the
+    // labs' references that parse what a client sends (lab 07's is stun-client itself)
+    let more = [
+      "p2p-c", "p2p-swift", "lab03-framing-c", "lab03-framing-swift", "lab06-http-c",
+      "lab06-http-swift",
+    ]
     #expect(Set(expected + more).isSubset(of: Set(Self.targets)), "fuzz/ has \(Self.targets)")
   }
 
