@@ -156,12 +156,15 @@ $(addprefix trace-,$(EXAMPLES)): trace-%: build
 # timing-bounded ones, and the labs' graders, which compile
 # and grade some seventy solutions, after them: on two cores, a test that waits for a
 # deadline must not share the machine with a compiler.
-HEAVY_SUITES := FuzzTests SanitizerTests BoundsTests FigureTests NatLabTests InventoryTests \
-  PitfallTests DiagramTests
+HEAVY_SUITES := FuzzTests SanitizerTests HttpSanitizerTests BoundsTests FigureTests NatLabTests \
+  InventoryTests PitfallTests DiagramTests
 # The NAT programs' suites run by themselves before those: their peers keep the
 # protocol's own deadlines (STUN gives up at 10 s, a peer at 20 s), which a crowd of
 # tests starting at once could eat before a peer even reaches coturn.
 PEER_SUITES := KitTests.StunTests P2PTests RendezvousTests SwiftSocketsNATTests
+# The suites that keep both cores busy on purpose (500 echo clients at once) run alone
+# too: beside the first phase, the programs there ran out of their 5-second deadlines.
+LOAD_SUITES := TcpEchoLoadTests
 
 test: check-c
 	@scripts/fetch-p5  # the diagrams' tests draw with p5.js, which is never committed
@@ -174,7 +177,8 @@ test: check-c
 	  case $$status in 0|3) ;; *) exit $$status ;; esac; \
 	done
 	$(SWIFT) test --manifest-cache none --skip-build --skip KitTests.LabTests \
-	  $(addprefix --skip ,$(HEAVY_SUITES) $(PEER_SUITES))
+	  $(addprefix --skip ,$(HEAVY_SUITES) $(PEER_SUITES) $(LOAD_SUITES))
+	$(SWIFT) test --manifest-cache none --skip-build $(addprefix --filter ,$(LOAD_SUITES))
 	$(SWIFT) test --manifest-cache none --skip-build $(addprefix --filter ,$(PEER_SUITES))
 	$(SWIFT) test --manifest-cache none --skip-build $(addprefix --filter ,$(HEAVY_SUITES))
 	$(SWIFT) test --manifest-cache none --skip-build --filter KitTests.LabTests

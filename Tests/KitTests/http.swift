@@ -294,55 +294,6 @@ struct HttpTests {
     }
   }
 
-  @Test("the C server under AddressSanitizer and UndefinedBehaviorSanitizer: no report")
-  func sanitizers() async throws {
-    let cc = try Tools.require("cc", package: "gcc")
-    let folder = FileManager.default.temporaryDirectory
-      .appendingPathComponent("kit-http-sanitized-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: folder) }
-    let program = folder.appendingPathComponent("http-server").path
-    let build = try await Running(command: [
-      cc, "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-pthread",
-      "-Wall", "-Wextra", "-o", program,
-      Kit.root.appendingPathComponent("CSources/http/server.c").path,
-      Kit.root.appendingPathComponent("CSources/http/request.c").path,
-    ]).finish(within: .seconds(120))
-    #expect(build.termination == .exit(0), "\(build.stderrText)")
-    #expect(build.stderrText == "", "no warnings")
-
-    let site = try TempSite()
-    defer { site.remove() }
-    let port = Ports.reserve()
-    let server = try Running(
-      command: [program, site.site.path], label: "sanitized http-server",
-      environment: [
-        "KIT_PORT": "\(port)", "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
-        "ASAN_OPTIONS": "abort_on_error=0",
-      ])
-    do {
-      try await server.waitUntilOpen(port, within: .seconds(60))
-      try await Self.hostileRequests(port: port, site: site)
-      for name in Self.siteFiles + ["big.data"] {
-        let reply = try await RawHTTP.exchange(port: port, "GET /\(name) HTTP/1.0\r\n\r\n")
-        try Self.expectFile(reply.bytes, is: site.site.appendingPathComponent(name))
-      }
-      // A slow client cut off by the deadline, and a client that hangs up at once
-      let slow = try SlowClient(port: port)
-      slow.start(Array("GET / HTTP/1.0\r\nX: \(String(repeating: "z", count: 40))\r\n\r\n".utf8))
-      _ = try await RawHTTP.exchange(port: port, "GET /big.data HTTP/1.0\r\n\r\n", then: .hangUp)
-      let outcome = try await slow.result(within: .seconds(60))
-      #expect(outcome.reply.status == 408 || outcome.reply.status == 0)
-      let output = try await server.stop()
-      #expect(output.termination == .signal(SIGKILL), "it ran until stopped")
-      #expect(!output.stderrText.contains("Sanitizer"), "\(output.stderrText)")
-      #expect(!output.stderrText.contains("runtime error"), "\(output.stderrText)")
-    } catch {
-      _ = try? await server.stop()
-      throw Self.explained(error, by: server)
-    }
-  }
-
   // MARK: - Lingering close
 
   /// A request of 1 MiB, nearly all of it one line: refused (414) once 8 KiB have come,
@@ -692,4 +643,59 @@ struct TempSite {
   }
 
   func remove() { try? FileManager.default.removeItem(at: folder) }
+}
+
+/// The C server built with AddressSanitizer and UndefinedBehaviorSanitizer, under the
+/// hostile requests. It compiles, so make test runs it with the other suites that do
+/// (HEAVY_SUITES), after the ones whose programs keep deadlines.
+@Suite("http under sanitizers", .timeLimit(.minutes(5)))
+struct HttpSanitizerTests {
+  @Test("the C server under AddressSanitizer and UndefinedBehaviorSanitizer: no report")
+  func sanitizers() async throws {
+    let cc = try Tools.require("cc", package: "gcc")
+    let folder = FileManager.default.temporaryDirectory
+      .appendingPathComponent("kit-http-sanitized-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let program = folder.appendingPathComponent("http-server").path
+    let build = try await Running(command: [
+      cc, "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-pthread",
+      "-Wall", "-Wextra", "-o", program,
+      Kit.root.appendingPathComponent("CSources/http/server.c").path,
+      Kit.root.appendingPathComponent("CSources/http/request.c").path,
+    ]).finish(within: .seconds(120))
+    #expect(build.termination == .exit(0), "\(build.stderrText)")
+    #expect(build.stderrText == "", "no warnings")
+
+    let site = try TempSite()
+    defer { site.remove() }
+    let port = Ports.reserve()
+    let server = try Running(
+      command: [program, site.site.path], label: "sanitized http-server",
+      environment: [
+        "KIT_PORT": "\(port)", "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+        "ASAN_OPTIONS": "abort_on_error=0",
+      ])
+    do {
+      try await server.waitUntilOpen(port, within: .seconds(60))
+      try await HttpTests.hostileRequests(port: port, site: site)
+      for name in HttpTests.siteFiles + ["big.data"] {
+        let reply = try await RawHTTP.exchange(port: port, "GET /\(name) HTTP/1.0\r\n\r\n")
+        try HttpTests.expectFile(reply.bytes, is: site.site.appendingPathComponent(name))
+      }
+      // A slow client cut off by the deadline, and a client that hangs up at once
+      let slow = try SlowClient(port: port)
+      slow.start(Array("GET / HTTP/1.0\r\nX: \(String(repeating: "z", count: 40))\r\n\r\n".utf8))
+      _ = try await RawHTTP.exchange(port: port, "GET /big.data HTTP/1.0\r\n\r\n", then: .hangUp)
+      let outcome = try await slow.result(within: .seconds(60))
+      #expect(outcome.reply.status == 408 || outcome.reply.status == 0)
+      let output = try await server.stop()
+      #expect(output.termination == .signal(SIGKILL), "it ran until stopped")
+      #expect(!output.stderrText.contains("Sanitizer"), "\(output.stderrText)")
+      #expect(!output.stderrText.contains("runtime error"), "\(output.stderrText)")
+    } catch {
+      _ = try? await server.stop()
+      throw HttpTests.explained(error, by: server)
+    }
+  }
 }
