@@ -55,6 +55,28 @@ package enum Ports {
     }
   }
 
+  /// `count` consecutive ports, each free for TCP and UDP now, from this process's own
+  /// block: for a program given a range of ports (coturn's relays), where a range made
+  /// of separate reservations could take in ports that other tests hold meanwhile.
+  package static func reserve(consecutive count: Int) -> ClosedRange<UInt16> {
+    precondition((1...Int(blockSize)).contains(count), "1 to \(blockSize) ports at once")
+    _ = held
+    while true {
+      let first = next.withLock { next in
+        if Int(next.end) - Int(next.port) < count {
+          let block = claimBlock()
+          next = (block, block + blockSize)
+        }
+        defer { next.port += UInt16(count) }
+        return next.port
+      }
+      let range = first...(first + UInt16(count - 1))
+      let sockets = range.flatMap { [bindSocket($0, .tcp), bindSocket($0, .udp)] }
+      for fd in sockets.compactMap({ $0 }) { close(fd) }
+      if !sockets.contains(nil) { return range }
+    }
+  }
+
   /// The first port of a block no other live process holds, starting the search at
   /// random; its lock's descriptor stays open (close-on-exec) until this process ends.
   private static func claimBlock() -> UInt16 {

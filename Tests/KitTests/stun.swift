@@ -338,8 +338,8 @@ struct Turnserver {
   static func with<T: Sendable>(_ body: (Turnserver) async throws -> T) async throws -> T {
     let turnserver = try Tools.require("turnserver", package: "coturn")
     let port = Ports.reserve()
-    // Relay ports: a range from this test's own block of ports.
-    let relays = (0..<4).map { _ in Ports.reserve() }
+    // Relay ports: a range of this test's own (coturn takes any port in it)
+    let relays = Ports.reserve(consecutive: 4)
     let folder = FileManager.default.temporaryDirectory
       .appendingPathComponent("kit-turnserver-\(getpid())-\(port)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -349,8 +349,8 @@ struct Turnserver {
       command: [
         turnserver, "-n", "-v", "--log-binding", "--listening-ip", "127.0.0.1", "--listening-port",
         "\(port)",
-        "--relay-ip", "127.0.0.1", "--min-port", "\(relays.min()!)", "--max-port",
-        "\(relays.max()!)", "--lt-cred-mech", "--user", "kit:kit-secret", "--realm",
+        "--relay-ip", "127.0.0.1", "--min-port", "\(relays.lowerBound)", "--max-port",
+        "\(relays.upperBound)", "--lt-cred-mech", "--user", "kit:kit-secret", "--realm",
         "kit.example", "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers",
         "--log-file", log, "--simple-log", "--pidfile",
         folder.appendingPathComponent("pid").path,

@@ -356,6 +356,7 @@ struct SwiftSocketsNATTests {
     static func with(_ body: (Coturn) async throws -> Void) async throws {
       let turnserver = try Tools.require("turnserver", package: "coturn")
       let port = Ports.reserve()
+      let relays = Ports.reserve(consecutive: 4)  // not coturn's default 49152-65535
       let folder = FileManager.default.temporaryDirectory
         .appendingPathComponent("kit-coturn-\(getpid())-\(port)")
       try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -364,7 +365,8 @@ struct SwiftSocketsNATTests {
       let process = try Running(
         command: [
           turnserver, "-n", "--listening-ip", "127.0.0.1", "--listening-port", "\(port)",
-          "--relay-ip", "127.0.0.1", "--allow-loopback-peers", "--lt-cred-mech",
+          "--relay-ip", "127.0.0.1", "--min-port", "\(relays.lowerBound)", "--max-port",
+          "\(relays.upperBound)", "--allow-loopback-peers", "--lt-cred-mech",
           "--user", "kit:kit-secret", "--realm", "kit.example", "--no-tls", "--no-dtls",
           "--no-cli", "--verbose", "--log-binding", "--log-file", log, "--simple-log",
           "--pidfile", "\(folder.path)/pid", "--db", "\(folder.path)/db",

@@ -4,33 +4,19 @@
 // the client's socket pair and taken by Rendezvous.receive. Every line the server sends
 // must be PEER, RELAY or ERROR with a documented reason; ERROR ends the server's
 // sending; a bad line never goes unanswered; and once every client has hung up, the
-// server has closed them all and forgotten every name.
+// server has closed them all and forgotten every name. The clients' side is
+// fuzz/rendezvous-swift/clients.swift, shared with the twin's target.
 #if canImport(Glibc)
   @preconcurrency import Glibc
 #endif
 
-let peers = 3
-let reasons: Set<String> = [
-  "unknown command", "usage: REGISTER <name> <peer> <ip>:<port>", "usage: RELAY <ip>:<port>",
-  "bad name", "bad address", "line too long", "NUL in a line", "already registered",
-  "name already registered", "RELAY before PEER", "the peer has left",
-]
+// What this server takes for a valid name, address and line
+func isValidName(_ text: String) -> Bool { isName(text) }
+func isValidAddress(_ text: String) -> Bool { TransportAddress(ipv4: text) != nil }
+let lineLimit = maxLine
 
-struct End {
-  var fd: Int32 = -1  // our end of the pair
-  var server: Client? = nil  // the server's end, as it knows it
-  var sent: [UInt8] = []  // what this connection sent (a prefix, if more)
-  var got: [UInt8] = []  // what it received, not yet a whole line
-  var refused = false  // it had its ERROR
-  var closed = false  // the server ended its sending (shutdown or close)
-  var hungUp = false  // we shut our side: the server may close without a word
-}
-nonisolated(unsafe) var ends = [End](repeating: End(), count: peers)
 nonisolated(unsafe) var service: Rendezvous! = nil
-
-func fail(_ peer: Int, _ why: String, _ line: String) -> Never {
-  fatalError("client \(peer): \(why): \(line.debugDescription)")
-}
+nonisolated(unsafe) var serverEnds = [Client?](repeating: nil, count: peers)  // as it knows them
 
 @_cdecl("LLVMFuzzerInitialize")
 func initialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutableRawPointer) -> Int32 {
@@ -43,79 +29,25 @@ func initialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutableRawPoi
 
 // A new connection in slot i, as acceptClients makes one
 func connectPeer(_ i: Int) {
-  var pair: [Int32] = [0, 0]
-  precondition(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0)
-  let socket = Socket(adopting: pair[0])
+  let socket = Socket(adopting: newEnd(i))
   let client = Client(socket, address: try! SocketAddress(host: "10.0.0.\(i)", port: 4000))
   try! service.poller.register(socket, for: .readable)
   service.clients[socket] = client
-  ends[i] = End(fd: pair[1], server: client)
+  serverEnds[i] = client
+}
+
+// Is client i still one of the server's?
+func isOpen(_ i: Int) -> Bool {
+  guard let client = serverEnds[i] else { return false }
+  return service.clients[client.socket] != nil
 }
 
 // Our end hangs up; the server must then close its end, whatever state it was in
 func disconnect(_ i: Int) {
   close(ends[i].fd)
-  guard let client = ends[i].server else { return }
-  for _ in 0..<8 where service.clients[client.socket] != nil { service.receive(from: client) }
-  if service.clients[client.socket] != nil { fail(i, "still open after the client left", "") }
-}
-
-func checkLine(_ i: Int, _ line: String) {
-  if ends[i].refused { fail(i, "a line after ERROR", line) }
-  if line.hasPrefix("ERROR ") {
-    guard reasons.contains(String(line.dropFirst(6))) else {
-      fail(i, "ERROR with a reason the protocol does not have", line)
-    }
-    ends[i].refused = true
-    return
-  }
-  let words = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-  guard words.count == 3, words[0] == "PEER" || words[0] == "RELAY", isName(words[1]),
-    TransportAddress(ipv4: words[2]) != nil
-  else { fail(i, "not a line of the protocol", line) }
-}
-
-// Everything the server sent to client i so far, line by line
-func receive(_ i: Int) {
-  var data = [UInt8](repeating: 0, count: 512)
-  var n = 0
-  while true {
-    n = recv(ends[i].fd, &data, data.count, Int32(MSG_DONTWAIT))
-    if n <= 0 { break }
-    for byte in data[..<n] {
-      if byte == UInt8(ascii: "\n") {
-        let line = String(decoding: ends[i].got, as: UTF8.self)
-        ends[i].got = []
-        checkLine(i, line)
-      } else if ends[i].got.count == 1023 {
-        fail(
-          i, "a line longer than the protocol allows", String(decoding: ends[i].got, as: UTF8.self))
-      } else {
-        ends[i].got.append(byte)
-      }
-    }
-  }
-  if n == 0 {
-    if !ends[i].got.isEmpty {
-      fail(i, "a last line without its newline", String(decoding: ends[i].got, as: UTF8.self))
-    }
-    ends[i].closed = true
-  }
-}
-
-// Is there a line in what it sent that must have been refused?
-func sentABadLine(_ i: Int) -> Bool {
-  var rest = ends[i].sent[...]
-  while !rest.isEmpty {
-    let newline = rest.firstIndex(of: UInt8(ascii: "\n"))
-    let line = rest[..<(newline ?? rest.endIndex)]
-    if line.contains(0) || line.count >= maxLine { return true }
-    guard let newline else { return false }  // not a whole line yet
-    let word = line.drop { $0 == UInt8(ascii: " ") }.prefix { $0 != UInt8(ascii: " ") }
-    if !word.elementsEqual("REGISTER".utf8) && !word.elementsEqual("RELAY".utf8) { return true }
-    rest = rest[(newline + 1)...]
-  }
-  return false
+  guard let client = serverEnds[i] else { return }
+  for _ in 0..<8 where isOpen(i) { service.receive(from: client) }
+  if isOpen(i) { fail(i, "still open after the client left", "") }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -133,27 +65,11 @@ func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
       disconnect(i)
       connectPeer(i)
     }
-    if let client = ends[i].server, service.clients[client.socket] != nil {
-      precondition(send(ends[i].fd, chunk, length, Int32(MSG_NOSIGNAL)) == length)
-      ends[i].sent += chunk.prefix(4096 - ends[i].sent.count)
-      if length == 0 {  // no chunk: the client hangs up
-        shutdown(ends[i].fd, Int32(SHUT_WR))
-        ends[i].hungUp = true
-      }
+    if isOpen(i), let client = serverEnds[i] {
+      send(i, chunk)
       service.receive(from: client)
     }
-    for k in 0..<peers { receive(k) }
-    for k in 0..<peers {
-      guard let client = ends[k].server else { continue }
-      let open = service.clients[client.socket] != nil
-      if ends[k].refused && !ends[k].closed { fail(k, "ERROR, and the server went on sending", "") }
-      if ends[k].closed && !ends[k].refused && !ends[k].hungUp {
-        fail(k, "closed without an ERROR", "")
-      }
-      if !ends[k].refused && !ends[k].closed && open && sentABadLine(k) {
-        fail(k, "a bad line went unanswered", String(decoding: ends[k].sent, as: UTF8.self))
-      }
-    }
+    checkAll(stillOpen: isOpen)
   }
   for i in 0..<peers { disconnect(i) }
   if !service.clients.isEmpty { fatalError("\(service.clients.count) clients left open") }
