@@ -46,10 +46,12 @@ package enum Ports {
       }
       // Its byte-swapped twin must be free too, and below the ephemeral range: a server
       // that forgets htons binds that one, and the grader tells the mistake apart from
-      // a taken port only if nothing else holds it.
+      // a taken port only if nothing else holds it. Looked up, never bound: the twin may
+      // be a port handed out a moment ago, whose server a bind here, however brief,
+      // would make fail with EADDRINUSE (it did, once in a soak run).
       let swapped = port.byteSwapped
-      guard (1024..<32768).contains(swapped) else { continue }
-      let sockets = [port, swapped].flatMap { [bindSocket($0, .tcp), bindSocket($0, .udp)] }
+      guard (1024..<32768).contains(swapped), !isOpen(swapped) else { continue }
+      let sockets = [bindSocket(port, .tcp), bindSocket(port, .udp)]
       for fd in sockets.compactMap({ $0 }) { close(fd) }
       if !sockets.contains(nil) { return port }
     }

@@ -35,7 +35,8 @@ extension Running {
       if let ended = seen.termination {
         throw HarnessError(
           description: "\(label) exited (\(ended)) before opening port \(port)"
-            + (seen.stderrText.isEmpty ? "" : ": \(seen.stderrText)"))
+            + (seen.stderrText.isEmpty ? "" : ": \(seen.stderrText)")
+            + (seen.stderrText.contains("in use") ? Self.taken(port) : ""))
       }
       if clock.now > deadline {
         throw HarnessError(description: "\(label) did not open port \(port) within \(limit)")
@@ -43,6 +44,17 @@ extension Running {
       try await Task.sleep(for: interval)  // allowed: poll interval of a bounded readiness check
       interval = min(interval * 2, .milliseconds(50))
     }
+  }
+
+  /// "Address already in use" on a port reserved for one test: who has it. A TCP socket
+  /// bound but not listening is in no table of /proc/net, and neither is one closed
+  /// again since.
+  static func taken(_ port: UInt16) -> String {
+    let holders = Ports.holders(of: port)
+    return holders.isEmpty
+      ? "(no socket on port \(port) is in /proc/net now: it was bound without listening, or"
+        + " for a moment only)"
+      : "port \(port) is taken: " + holders.joined(separator: "; ")
   }
 
   /// Runs `body` with the server started; stops the server however `body` ends.

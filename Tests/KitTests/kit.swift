@@ -1,13 +1,52 @@
 // The kit as a whole: programs.txt and the folders agree, every program is built in
 // every flavor that has it, every example has its note and its tests, generated text
 // (listings, line counts) equals what it is made from, and a new example of each kind
-// joins the build, make and the matrix by its files and its line in programs.txt.
+// joins the build, make and the matrix by its files and its line in programs.txt; and
+// the harness names whoever holds a port a server could not bind.
 import Foundation
 import KitHarness
 import Testing
 
+#if canImport(Glibc)
+  @preconcurrency import Glibc
+#endif
+
 @Suite("the kit", .timeLimit(.minutes(3)))
 struct KitTests {
+  @Test("a port a server cannot bind: the error says who holds it, as far as /proc/net shows")
+  func portTaken() async throws {
+    let port = Ports.reserve()
+    // This test's process takes it first: bound, not listening, so the server is not
+    // taken for ready
+    let squatter = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(squatter) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    let bound = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(squatter, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    try #require(bound == 0, "bind: \(String(cString: strerror(errno)))")
+    let error = await #expect(throws: HarnessError.self) {
+      try await Running.withServer(Program(flavor: "c", name: "tcp-hello-server"), port: port) {
+        _ in
+      }
+    }
+    let text = error?.description ?? ""
+    #expect(text.contains("bind failed: Address already in use"), "\(text)")
+    #expect(text.contains("(no socket on port \(port) is in /proc/net now"), "\(text)")
+    // A listening socket is in /proc/net/tcp, with its process
+    let listening = Ports.reserve()
+    let listener = try Listener(port: listening)
+    let holders = Ports.holders(of: listening)
+    #expect(holders.count == 1, "\(holders)")
+    #expect(holders.first?.hasPrefix("tcp LISTEN held by pid \(getpid()) (") == true, "\(holders)")
+    #expect(holders.first?.hasSuffix(", parent \(getppid()))") == true, "\(holders)")
+    _ = listener
+  }
+
   @Test("every program is built in every flavor programs.txt gives it")
   func built() throws {
     #expect(!Kit.programs.isEmpty)
