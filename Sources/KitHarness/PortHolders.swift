@@ -2,6 +2,10 @@
 // kernel's socket tables and each process's descriptors in /proc, as ss -p does.
 import Foundation
 
+#if canImport(Glibc)
+  @preconcurrency import Glibc
+#endif
+
 extension Ports {
   /// Each socket bound to `port` (TCP or UDP, IPv4 or IPv6) and the processes that hold
   /// it, one line each: "tcp LISTEN held by pid 123 (turnserver, parent 1)". A socket
@@ -10,8 +14,7 @@ extension Ports {
     let suffix = String(format: ":%04X", port)
     var sockets: [(inode: String, what: String)] = []
     for table in ["tcp", "tcp6", "udp", "udp6"] {
-      guard let text = try? String(contentsOfFile: "/proc/net/\(table)", encoding: .utf8)
-      else { continue }
+      guard let text = procFile("/proc/net/\(table)") else { continue }
       // "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode"
       for line in text.split(separator: "\n").dropFirst() {
         let fields = line.split(separator: " ")
@@ -54,11 +57,26 @@ extension Ports {
   /// "pid 123 (turnserver, parent 1)"
   private static func describe(_ pid: String) -> String {
     let command =
-      (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?
-      .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+      procFile("/proc/\(pid)/comm")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
     // /proc/<pid>/stat: "pid (comm) state ppid ...", comm may hold spaces: after the ")"
-    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    let stat = procFile("/proc/\(pid)/stat") ?? ""
     let parent = stat.split(separator: ")").last?.split(separator: " ").dropFirst().first ?? "?"
     return "pid \(pid) (\(command), parent \(parent))"
+  }
+
+  /// A /proc file read to its end. Its size says 0, and a reader that trusts the size
+  /// (String(contentsOfFile:) here) got only its first page: a long socket table was cut.
+  private static func procFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let count = read(fd, &chunk, chunk.count)
+      if count < 0 { return nil }
+      if count == 0 { return String(decoding: bytes, as: UTF8.self) }
+      bytes += chunk[..<count]
+    }
   }
 }
