@@ -48,9 +48,12 @@ package enum Ports {
       // that forgets htons binds that one, and the grader tells the mistake apart from
       // a taken port only if nothing else holds it. Looked up, never bound: the twin may
       // be a port handed out a moment ago, whose server a bind here, however brief,
-      // would make fail with EADDRINUSE (it did, once in a soak run).
+      // would make fail with EADDRINUSE (the likeliest cause of a soak failure). A port
+      // whose two bytes are the same (22102 is 0x5656) is its own twin: no use there.
       let swapped = port.byteSwapped
-      guard (1024..<32768).contains(swapped), !isOpen(swapped) else { continue }
+      guard swapped != port, (1024..<32768).contains(swapped), !isOpen(swapped) else {
+        continue
+      }
       let sockets = [bindSocket(port, .tcp), bindSocket(port, .udp)]
       for fd in sockets.compactMap({ $0 }) { close(fd) }
       if !sockets.contains(nil) { return port }
