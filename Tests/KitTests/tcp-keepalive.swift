@@ -175,13 +175,13 @@ struct TcpKeepaliveTests {
       calls[flavor] = try SystemCallTests.calls(in: log)
     }
     // The three settings, then keepalive on, for each connection; the last accept is the
-    // one SIGTERM ends.
+    // one SIGTERM ends (the comparison drops the restart words strace adds to it).
     #expect(
       calls["c"] == [
         "socket AF_INET SOCK_STREAM IPPROTO_IP", "setsockopt SOL_SOCKET SO_REUSEADDR",
         "bind AF_INET", "listen", "accept AF_INET", "setsockopt SOL_TCP TCP_KEEPIDLE",
         "setsockopt SOL_TCP TCP_KEEPINTVL", "setsockopt SOL_TCP TCP_KEEPCNT",
-        "setsockopt SOL_SOCKET SO_KEEPALIVE", "recvfrom NULL NULL", "accept ERESTARTSYS SA_RESTART",
+        "setsockopt SOL_SOCKET SO_KEEPALIVE", "recvfrom NULL NULL", "accept",
       ], "\(calls["c"] ?? [])")
     #expect(calls["swift"] == calls["c"])
   }
