@@ -56,9 +56,12 @@ struct ChatTests {
       // would not reach it.
       try await waitForDescriptors(running, baseline + room.count, "client \(room.count) joining")
     }
+    try await callTheRoll(running, port: port, baseline: baseline, members: room.count) {
+      for member in room { try await member.running.waitForStdout(rollCall) }
+    }
 
     // Each says a line and waits until every other listener has printed it.
-    var expected = [String](repeating: "", count: room.count)
+    var expected = [String](repeating: rollCall, count: room.count)
     for round in 1...2 {
       for (speaker, flavor) in flavors.enumerated() {
         let line = "round \(round): client \(speaker) (\(flavor)) here\n"
@@ -179,6 +182,9 @@ struct ChatTests {
         peers.append(try Peer(port: port, label: name))
         try await waitForDescriptors(running, baseline + peers.count, "peer \(name) joining")
       }
+      try await callTheRoll(running, port: port, baseline: baseline, members: peers.count) {
+        for peer in peers { try await peer.waitForBytes(rollCall) }
+      }
       // One write per line, all three at once. Each sender's lines stay well under one
       // 4096-byte chunk, so every chunk the server reads ends at a line end and lines
       // from different senders can interleave, but never inside a line.
@@ -191,9 +197,9 @@ struct ChatTests {
       }
       for (index, peer) in peers.enumerated() {
         let others = lines.indices.filter { $0 != index }
-        let total = others.map { lines[$0].joined().utf8.count }.reduce(0, +)
+        let total = rollCall.utf8.count + others.map { lines[$0].joined().utf8.count }.reduce(0, +)
         let heard = try await peer.wait(for: "hearing \(total) bytes") { $0.bytes.count >= total }
-        let text = String(decoding: heard.bytes, as: UTF8.self)
+        let text = String(decoding: heard.bytes.dropFirst(rollCall.utf8.count), as: UTF8.self)
         let received = text.split(separator: "\n").map { String($0) + "\n" }
         for other in others {
           let label = peers[other].label
@@ -289,18 +295,23 @@ struct ChatTests {
       let listener = try Peer(port: port, label: "listener")
       defer { listener.close() }
       try await waitForDescriptors(running, baseline + 3, "three peers joining")
+      try await callTheRoll(running, port: port, baseline: baseline, members: 3) {
+        try await talker.waitForBytes(rollCall)
+        try await listener.waitForBytes(rollCall)
+      }
 
       // 64 KiB at a time until the listener does not hear a block within 5 s: the
       // server is waiting for the sleeper. Bounded: 64 MiB, or the stall never came.
-      var sent: [UInt8] = []
+      // What the listener must hear: the roll call, then what the talker sent.
+      var expected = Array(rollCall.utf8)
       var stalled = false
       for block in 1...1024 where !stalled {
         let bytes = Array(
           (0..<1024).map { "block \(block) line \($0) " + String(repeating: "x", count: 40) + "\n" }
             .joined().utf8.prefix(65536))
         try await talker.send(bytes: bytes)
-        sent += bytes
-        let total = sent.count
+        expected += bytes
+        let total = expected.count
         stalled =
           (try? await listener.wait(for: "hearing block \(block)", within: .seconds(5)) {
             $0.bytes.count >= total
@@ -310,13 +321,13 @@ struct ChatTests {
       #expect(running.output.termination == nil)
       // The sleeper reads at last: the server goes on, and the listener hears it all.
       sleeper.startReading()
-      let total = sent.count
+      let total = expected.count
       try await listener.wait(
         for: "hearing everything once the sleeper reads", within: .seconds(30)
       ) {
         $0.bytes.count >= total
       }
-      #expect(listener.received == sent, "every byte, in order")
+      #expect(listener.received == expected, "every byte, in order")
     }
   }
 
@@ -411,6 +422,28 @@ private func waitForDescriptors(
     }
     try await Task.sleep(for: .milliseconds(5))  // allowed: bounded /proc poll
   }
+}
+
+/// The line that proves a room complete.
+private let rollCall = "roll call\n"
+
+/// Makes sure every member is in the room before the test's talk begins: a connection
+/// that joins after them all says the roll call, `everyoneHeard` waits until each
+/// member heard it, and then the caller leaves. A server may count a client in a moment
+/// after accepting it (asyncio's does, a few turns of its loop later), and a line said
+/// in that moment would never reach it; but no server reads a later joiner's line
+/// before an earlier joiner is in.
+private func callTheRoll(
+  _ server: Running, port: UInt16, baseline: Int, members: Int,
+  everyoneHeard: () async throws -> Void
+) async throws {
+  let caller = try Peer(port: port, label: "roll caller", reading: false)
+  defer { caller.close() }
+  try await waitForDescriptors(server, baseline + members + 1, "the roll caller joining")
+  try await caller.send(lines: [rollCall])
+  try await everyoneHeard()
+  caller.close()
+  try await waitForDescriptors(server, baseline + members, "the roll caller leaving")
 }
 
 extension Running {
