@@ -31,8 +31,9 @@ extension Running {
     let deadline = clock.now + limit
     var interval = Duration.milliseconds(2)
     while !Ports.isOpen(port, transport) {
-      let seen = output
-      if let ended = seen.termination {
+      if let ended = output.termination {
+        // Its exit can be seen before its last words are read from the pipe: wait for them.
+        let seen = (try? await finish(within: .seconds(2))) ?? output
         throw HarnessError(
           description: "\(label) exited (\(ended)) before opening port \(port)"
             + (seen.stderrText.isEmpty ? "" : ": \(seen.stderrText)")

@@ -84,8 +84,8 @@ struct TcpCapitalizeTests {
         try await Running.withServer(server, port: port, within: Self.slowStart) { running in
           let output = try await Self.runClient(client, port: port, line: line)
           Self.expectReply(output, client: client, server: server.flavor, line: line)
-          let ended = running.output
-          if ended.termination != nil {
+          if running.output.termination != nil {
+            let ended = try await running.finish()  // its stderr read to the end
             #expect(ended.stderrText.contains("java.net.SocketException"), "\(ended.stderrText)")
           }
         }

@@ -419,7 +419,7 @@ struct TcpEchoReusePortTests {
       second = started
       // The port is open already: the second is ready when it says so (or has failed).
       _ = try await started.wait(for: "the second process listening") {
-        $0.stdoutText.hasPrefix("Listening on port \(port)\n") || $0.termination != nil
+        $0.stdoutText.hasPrefix("Listening on port \(port)\n") || $0.isFinished
       }
       #expect(started.output.stderrText == "", "the second process could not share the port")
       let report = try await onThread {
