@@ -21,6 +21,13 @@ struct TcpEchoTests {
   }
   static let eventLoopServers = servers.filter { $0.name != "tcp-echo-server" }
   static let selectServers = servers.filter { $0.name == "tcp-echo-select-server" }
+
+  /// The descriptors a server holds with no client, counted once it says it listens:
+  /// its port opens at listen, and an epoll or io_uring server makes its poller after.
+  static func idleDescriptors(_ running: Running, port: UInt16) async throws -> Int {
+    try await running.waitForStdout("Listening on port \(port)\n")
+    return try ProcessStatus.openDescriptors(running.pid)
+  }
   static let clients = Kit.flavors(having: "tcp-echo-client")
 
   /// The servers that listen dual-stack (one socket on ::, IPV6_V6ONLY off), in the
@@ -210,7 +217,7 @@ struct TcpEchoTests {
   func resets(server: Program) async throws {
     let port = Ports.reserve()
     try await Running.withServer(server, port: port) { running in
-      let idle = try ProcessStatus.openDescriptors(running.pid)
+      let idle = try await TcpEchoTests.idleDescriptors(running, port: port)
       // One resets while the server is still reading its message...
       let early = try EchoPeer(port: port, stream: 1)
       _ = try await onThread {
@@ -268,7 +275,7 @@ struct TcpEchoTests {
     EchoSocket.raiseDescriptorLimit()
     let port = Ports.reserve()
     try await Running.withServer(server, port: port) { running in
-      let idle = try ProcessStatus.openDescriptors(running.pid)
+      let idle = try await TcpEchoTests.idleDescriptors(running, port: port)
       // Descriptors 0-2 are standard, 3 the listener: 1020 clients fit below 1024.
       var silent: [Int32] = []
       defer { for fd in silent { close(fd) } }
@@ -337,7 +344,7 @@ struct TcpEchoLoadTests {
     EchoSocket.raiseDescriptorLimit()
     let port = Ports.reserve()
     try await Running.withServer(server, port: port) { running in
-      let idle = try ProcessStatus.openDescriptors(running.pid)
+      let idle = try await TcpEchoTests.idleDescriptors(running, port: port)
       // Every 125th client is greedy: it sends 128 messages of 64 KiB (8 MiB) before
       // it reads, unless the server stops taking them. The server's sends to it come
       // up short, so its buffering and its cap are at work too.
