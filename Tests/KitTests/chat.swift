@@ -26,7 +26,7 @@ struct ChatTests {
     let port = Ports.reserve()
     try await Running.withServer(Program(flavor: server, name: "chat-server"), port: port) {
       running in
-      let baseline = descriptors(of: running.pid)
+      let baseline = try await idleDescriptors(running, port: port)
       // Three clients at least, and every client flavor among them.
       try #require(!Self.clients.isEmpty)
       let flavors = (0..<max(3, Self.clients.count)).map { Self.clients[$0 % Self.clients.count] }
@@ -112,7 +112,7 @@ struct ChatTests {
     let port = Ports.reserve()
     try await Running.withServer(Program(flavor: server, name: "chat-server"), port: port) {
       running in
-      let baseline = descriptors(of: running.pid)
+      let baseline = try await idleDescriptors(running, port: port)
       let listener = try Peer(port: port, label: "listener")
       defer { listener.close() }
       try await waitForDescriptors(running, baseline + 1, "the listener joining")
@@ -134,7 +134,7 @@ struct ChatTests {
     let port = Ports.reserve()
     try await Running.withServer(Program(flavor: server, name: "chat-server"), port: port) {
       running in
-      let baseline = descriptors(of: running.pid)
+      let baseline = try await idleDescriptors(running, port: port)
       let listener = try Peer(port: port, label: "listener")  // over 127.0.0.1
       defer { listener.close() }
       try await waitForDescriptors(running, baseline + 1, "the listener joining")
@@ -175,7 +175,7 @@ struct ChatTests {
     let port = Ports.reserve()
     try await Running.withServer(Program(flavor: server, name: "chat-server"), port: port) {
       running in
-      let baseline = descriptors(of: running.pid)
+      let baseline = try await idleDescriptors(running, port: port)
       var peers: [Peer] = []
       defer { for peer in peers { peer.close() } }
       for name in ["a", "b", "c"] {
@@ -223,7 +223,7 @@ struct ChatTests {
     let port = Ports.reserve()
     try await Running.withServer(Program(flavor: server, name: "chat-server"), port: port) {
       running in
-      let baseline = descriptors(of: running.pid)
+      let baseline = try await idleDescriptors(running, port: port)
       // A small receive window, so the server's buffer for it fills sooner.
       let sleeper = try Peer(port: port, label: "sleeper", receiveBuffer: 4096, reading: false)
       defer { sleeper.close() }
@@ -287,7 +287,7 @@ struct ChatTests {
     let port = Ports.reserve()
     try await Running.withServer(Program(flavor: server, name: "chat-server"), port: port) {
       running in
-      let baseline = descriptors(of: running.pid)
+      let baseline = try await idleDescriptors(running, port: port)
       let sleeper = try Peer(port: port, label: "sleeper", receiveBuffer: 4096, reading: false)
       defer { sleeper.close() }
       let talker = try Peer(port: port, label: "talker")
@@ -336,7 +336,7 @@ struct ChatTests {
     let port = Ports.reserve()
     try await Running.withServer(Program(flavor: server, name: "chat-server"), port: port) {
       running in
-      let baseline = descriptors(of: running.pid)
+      let baseline = try await idleDescriptors(running, port: port)
       let a = try Peer(port: port, label: "a")
       defer { a.close() }
       let b = try Peer(port: port, label: "b")
@@ -371,7 +371,7 @@ struct ChatTests {
     let port = Ports.reserve()
     try await Running.withServer(Program(flavor: server, name: "chat-server"), port: port) {
       running in
-      let baseline = descriptors(of: running.pid)
+      let baseline = try await idleDescriptors(running, port: port)
       let stayer = try Peer(port: port, label: "stayer")
       defer { stayer.close() }
       try await waitForDescriptors(running, baseline + 1, "the stayer joining")
@@ -403,6 +403,13 @@ struct ChatTests {
 /// How many descriptors the process has open (-1 once it is gone).
 private func descriptors(of pid: pid_t) -> Int {
   (try? ProcessStatus.openDescriptors(pid)) ?? -1
+}
+
+/// The descriptors a server holds with no client, counted once it says it serves: its
+/// port opens at listen, and the swift-sockets server makes its poller after.
+private func idleDescriptors(_ server: Running, port: UInt16) async throws -> Int {
+  try await server.waitForStdout("Chat server on port \(port)\n")
+  return descriptors(of: server.pid)
 }
 
 /// Waits until the server has exactly `count` descriptors open: the server prints
