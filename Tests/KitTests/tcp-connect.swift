@@ -129,8 +129,14 @@ struct TcpConnectTests {
         // deadline starts at connect, and how long a busy machine takes to start the
         // program is no part of it.
         let syn = try await host.watchSYN(to: port)
-        let output = try await Self.connect(
-          client, host: host.address, port: port, arguments: arguments, environment: environment)
+        let output: Output
+        do {
+          output = try await Self.connect(
+            client, host: host.address, port: port, arguments: arguments, environment: environment)
+        } catch {
+          _ = try? await syn.capture.stop()  // no tcpdump left behind in the namespace
+          throw error
+        }
         let ended = IsolatedHost.SYNWatch.now()
         let took = ended - (try await syn.sentAt())
         #expect(
