@@ -18,12 +18,7 @@ package final class Interactive: Sendable {
   private let input: Mutex<Int32>
 
   package init(_ program: Program, environment: [String: String] = [:]) throws {
-    var template = Array(
-      (FileManager.default.temporaryDirectory.path + "/kit-typing-XXXXXX").utf8CString)
-    guard let made = mkdtemp(&template) else {
-      throw HarnessError(description: "mkdtemp: \(String(cString: strerror(errno)))")
-    }
-    folder = String(cString: made)
+    folder = try Scratch.folder("kit-typing").path
     let fifo = folder + "/stdin"
     guard mkfifo(fifo, 0o600) == 0 else {
       let reason = String(cString: strerror(errno))

@@ -20,9 +20,7 @@ struct PitfallTests {
 
   static func build(_ name: String) async throws -> Pair {
     let compiler = try Tools.require("cc", package: "gcc libc6-dev")
-    let folder = FileManager.default.temporaryDirectory
-      .appendingPathComponent("kit-pitfall-\(getpid())-\(name)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let folder = try Scratch.folder("kit-pitfall-\(name)")
     var built: [Program] = []
     for (suffix, define) in [("", [String]()), ("-fixed", ["-DFIX"])] {
       let program = Program(
@@ -133,8 +131,7 @@ struct PitfallTests {
   @Test("framing: the lecture's C client and its Java server wait on each other")
   func framing() async throws {
     // scripts/pitfall as make runs it, with this run's programs in bin/'s layout
-    let bin = FileManager.default.temporaryDirectory
-      .appendingPathComponent("kit-pitfall-\(getpid())-framing")
+    let bin = try Scratch.folder("kit-pitfall-framing")
     defer { try? FileManager.default.removeItem(at: bin) }
     try Kit.prepare(flavor: "java")
     for (flavor, program) in [

@@ -76,9 +76,7 @@ struct StunTests {
 
   @Test("C built with AddressSanitizer and UBSan: the hostile answers, no report")
   func sanitized() async throws {
-    let folder = FileManager.default.temporaryDirectory
-      .appendingPathComponent("kit-stun-asan-\(getpid())-\(Ports.reserve())")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let folder = try Scratch.folder("kit-stun-asan")
     defer { try? FileManager.default.removeItem(at: folder) }
     let binary = folder.appendingPathComponent("stun-client").path
     let clang =
@@ -340,9 +338,7 @@ struct Turnserver {
     let port = Ports.reserve()
     // Relay ports: a range of this test's own (coturn takes any port in it)
     let relays = Ports.reserve(consecutive: 4)
-    let folder = FileManager.default.temporaryDirectory
-      .appendingPathComponent("kit-turnserver-\(getpid())-\(port)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let folder = try Scratch.folder("kit-turnserver")
     defer { try? FileManager.default.removeItem(at: folder) }
     let log = folder.appendingPathComponent("turn.log").path
     let process = try Running(

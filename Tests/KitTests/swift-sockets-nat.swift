@@ -357,9 +357,7 @@ struct SwiftSocketsNATTests {
       let turnserver = try Tools.require("turnserver", package: "coturn")
       let port = Ports.reserve()
       let relays = Ports.reserve(consecutive: 4)  // not coturn's default 49152-65535
-      let folder = FileManager.default.temporaryDirectory
-        .appendingPathComponent("kit-coturn-\(getpid())-\(port)")
-      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+      let folder = try Scratch.folder("kit-coturn")
       defer { try? FileManager.default.removeItem(at: folder) }
       let log = folder.appendingPathComponent("log").path
       let process = try Running(

@@ -16,9 +16,7 @@ enum Grader {
   /// Builds the solution in `folder` and runs every check of `lab`, printing each
   /// result as it comes when `printing` is set.
   static func grade(_ lab: Lab, folder: URL, printing: Bool) async throws -> [Outcome] {
-    let scratch = FileManager.default.temporaryDirectory
-      .appendingPathComponent("kit-grade-\(getpid())-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    let scratch = try Scratch.folder("kit-grade")
     defer { try? FileManager.default.removeItem(at: scratch) }
 
     var outcomes: [Outcome] = []

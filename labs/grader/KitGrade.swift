@@ -10,6 +10,7 @@
 #endif
 import ArgumentParser
 import Foundation
+import KitHarness
 
 @main
 struct KitGrade: AsyncParsableCommand {
@@ -51,9 +52,7 @@ struct KitGrade: AsyncParsableCommand {
       return
     }
     if let sample {
-      let folder = FileManager.default.temporaryDirectory
-        .appendingPathComponent("kit-grade-sample-\(getpid())")
-      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+      let folder = try Scratch.folder("kit-grade-sample")
       defer { try? FileManager.default.removeItem(at: folder) }
       try await Samples.assemble(lab, sample, into: folder)
       print("lab \(lab.folder): grading its \(sample)")
