@@ -321,15 +321,8 @@ struct Turnserver {
 
   /// Waits until coturn's log holds `text`, failing after `limit` with the log so far.
   func waitForLog(_ text: String, within limit: Duration = .seconds(10)) async throws {
-    let deadline = ContinuousClock.now + limit
-    while true {
-      let seen = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-      if seen.contains(text) { return }
-      guard ContinuousClock.now < deadline else {
-        throw HarnessError(
-          description: "coturn did not log \(text.debugDescription) within \(limit): \(seen)")
-      }
-      try await Task.sleep(for: .milliseconds(20))  // allowed: poll interval of a bounded check
+    try await Logs.waitFor("coturn line \(text.debugDescription)", in: log, within: limit) {
+      $0.contains(text)
     }
   }
 

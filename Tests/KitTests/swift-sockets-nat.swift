@@ -382,14 +382,8 @@ struct SwiftSocketsNATTests {
     /// Waits until the log holds `text`; coturn writes it to a file, not to a pipe,
     /// whose blocks could come late.
     func waitForLog(_ text: String, within limit: Duration = .seconds(10)) async throws {
-      let deadline = ContinuousClock.now + limit
-      while true {
-        let seen = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        if seen.contains(text) { return }
-        guard ContinuousClock.now < deadline else {
-          throw HarnessError(description: "coturn did not log \(text.debugDescription) in \(limit)")
-        }
-        try await Task.sleep(for: .milliseconds(20))  // allowed: poll interval of a bounded check
+      try await Logs.waitFor("coturn line \(text.debugDescription)", in: log, within: limit) {
+        $0.contains(text)
       }
     }
   }

@@ -167,6 +167,13 @@ struct TcpKeepaliveTests {
         try await client.finish()
         try await traced.waitForStdout(
           Self.listening(port: port) + "connected: 127.0.0.1\nclosed by peer\n")
+        // Stopped only once it waits in its next accept, which strace writes out as the
+        // call starts: after its line, the server still closes the connection first.
+        try await Logs.waitFor("second accept", in: log) { trace in
+          trace.split(separator: "\n").count {
+            $0.drop(while: \.isNumber).drop { $0 == " " }.hasPrefix("accept")
+          } >= 2
+        }
         try await traced.stop(signal: SIGTERM)  // strace writes out its last lines
       } catch {
         _ = try? await traced.stop()
