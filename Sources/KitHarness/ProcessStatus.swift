@@ -1,5 +1,5 @@
-// A process seen through /proc: memory, descriptors, CPU time, and bounded waits on
-// them. The one place the tests and the grader read another process's state.
+// A process seen through /proc: memory, descriptors, CPU time, whether it is idle, and
+// bounded waits on them. The one place the tests and the grader read another process's state.
 import Foundation
 
 #if canImport(Glibc)
@@ -34,6 +34,70 @@ package enum ProcessStatus {
       throw HarnessError(description: "unreadable /proc/\(pid)/stat")
     }
     return user + system
+  }
+
+  /// Whether the process and every process under it (a tracer's program, a forking
+  /// server's children) are idle: each thread asleep in a call, or exited, and no TCP
+  /// connection left open, only listeners. A looping server is then back in its loop
+  /// with all it did for its last client behind it.
+  package static func isIdle(_ pid: pid_t) throws -> Bool {
+    var family = [pid]
+    var next = 0
+    while next < family.count {
+      // A process that ended meanwhile has no folder: nothing of it is still at work.
+      let folder = "/proc/\(family[next])/task"
+      for task in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+        let path = "\(folder)/\(task)"
+        // S: asleep in a call; Z: exited. R (running), t (stopped by a tracer that
+        // is still writing out a call) and D all mean work is still under way.
+        guard let state = taskState(path) else { continue }  // it just ended
+        guard state == "S" || state == "Z" else { return false }
+        let children = (try? String(contentsOfFile: "\(path)/children", encoding: .utf8)) ?? ""
+        family += children.split(separator: " ").compactMap { pid_t($0) }
+      }
+      next += 1
+    }
+    let connections = try tcpSockets(notIn: "0A")  // 0A: LISTEN in /proc/net/tcp
+    return family.allSatisfy { socketInodes($0).isDisjoint(with: connections) }
+  }
+
+  /// One task's state letter, field 3 of its stat file.
+  private static func taskState(_ path: String) -> Character? {
+    guard let text = try? String(contentsOfFile: "\(path)/stat", encoding: .utf8),
+      let close = text.lastIndex(of: ")")
+    else { return nil }
+    return text[text.index(after: close)...].first { $0 != " " }
+  }
+
+  /// The inodes of the sockets a process has open ("socket:[12345]" links in fd/).
+  private static func socketInodes(_ pid: pid_t) -> Set<Substring> {
+    let folder = "/proc/\(pid)/fd"
+    // A process that has exited (a zombie) has no descriptors left.
+    let fds = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    return Set(
+      fds.compactMap { fd in
+        guard
+          let target = try? FileManager.default.destinationOfSymbolicLink(
+            atPath: "\(folder)/\(fd)"),
+          target.hasPrefix("socket:[")
+        else { return nil }
+        return Substring(target.dropFirst(8).dropLast())
+      })
+  }
+
+  /// The inodes of the TCP sockets (IPv4 and IPv6) whose state is not `state`.
+  private static func tcpSockets(notIn state: String) throws -> Set<Substring> {
+    var inodes: Set<Substring> = []
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+      // "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ..."
+      for line in try String(contentsOfFile: table, encoding: .utf8).split(separator: "\n")
+        .dropFirst()
+      {
+        let fields = line.split(separator: " ")
+        if fields.count > 9, fields[3] != state { inodes.insert(fields[9]) }
+      }
+    }
+    return inodes
   }
 
   /// Waits until `condition` holds for the process, checking every 10 ms.

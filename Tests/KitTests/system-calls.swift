@@ -43,11 +43,14 @@ struct SystemCallTests {
         environment: ["KIT_PORT": "\(port)", "KIT_HOST": "127.0.0.1"],
         input: Array("hello world\n".utf8), wrapper: strace(clientLog))
       try await client.finish()
-      // A one-client server exits by itself; a looping one is stopped once it has had
-      // time to log its reply. SIGTERM lets strace write out its last lines.
-      if (try? await server.finish(within: .seconds(2))) == nil {
-        try await server.stop(signal: SIGTERM)
+      // A one-client server exits by itself; a looping one is stopped once it is idle
+      // again, waiting for its next client: then its trace holds every call it made
+      // for this one. SIGTERM lets strace write out its last lines.
+      try await ProcessStatus.wait(for: "\(pair.server) to exit or wait for a next client") {
+        try server.output.termination != nil || ProcessStatus.isIdle(server.pid)
       }
+      if server.output.termination == nil { try await server.stop(signal: SIGTERM) }
+      try await server.finish()
     } catch {
       _ = try? await server.stop()
       throw error
