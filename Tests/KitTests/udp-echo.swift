@@ -1,11 +1,12 @@
 // udp-echo: every client flavor against every server flavor, several clients in turn;
 // the server's and the client's Python bytes repr of any datagram; a datagram longer
 // than recvfrom(4096) takes; and the client's timeout when no server answers.
+import KitHarness
+import Testing
+
 #if canImport(Glibc)
   @preconcurrency import Glibc
 #endif
-import KitHarness
-import Testing
 
 @Suite("udp-echo", .timeLimit(.minutes(1)))
 struct UdpEchoTests {
