@@ -84,6 +84,19 @@ final class EchoHandler: ChannelDuplexHandler {
   }
 }
 
+/// On the listening channel: says it listens once it does. channelActive runs on the
+/// channel's event loop after bind and before its first accept, so this line always
+/// comes before any client's "Connected"; printed from the main thread once bind's
+/// future completed, it could come after one.
+final class ListeningAnnouncer: ChannelInboundHandler {
+  typealias InboundIn = Channel
+
+  func channelActive(context: ChannelHandlerContext) {
+    print("Listening on port \(context.localAddress?.port ?? 0)")
+    context.fireChannelActive()
+  }
+}
+
 /// On the listening channel: when accept fails, say so as the C servers' perror does
 /// (once, until a client gets through again); when it failed for want of a descriptor
 /// or memory, the client stays queued, so stop accepting for 100 ms. NIO's own
@@ -131,7 +144,7 @@ let bootstrap = ServerBootstrap(group: group)
   .serverChannelOption(.backlog, value: Int32(SOMAXCONN))
   .serverChannelInitializer { channel in
     channel.eventLoop.makeCompletedFuture {
-      try channel.pipeline.syncOperations.addHandler(AcceptErrorHandler())
+      try channel.pipeline.syncOperations.addHandlers(ListeningAnnouncer(), AcceptErrorHandler())
     }
   }
   .childChannelOption(
@@ -153,7 +166,6 @@ let bootstrap = ServerBootstrap(group: group)
 do {
   // ("0.0.0.0", 8080): every local interface
   let server = try bootstrap.bind(host: "0.0.0.0", port: port).wait()
-  print("Listening on port \(port)")
   try server.closeFuture.wait()  // serves until killed
 } catch {
   fputs("tcp-echo-nio-server: \(error)\n", stderr)
