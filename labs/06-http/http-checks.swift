@@ -450,6 +450,7 @@ private struct Site: Sendable {
     for (name, bytes) in contents {
       try Data(bytes).write(to: root.appendingPathComponent(name))
     }
+    try Self.makeHuge(root.appendingPathComponent("huge.data").path)
     self.contents = contents
     try files.createDirectory(
       at: folder.appendingPathComponent("site-private"), withIntermediateDirectories: true)
@@ -463,6 +464,30 @@ private struct Site: Sendable {
       try files.createSymbolicLink(
         atPath: root.appendingPathComponent(link).path, withDestinationPath: target)
     }
+  }
+
+  /// A file larger than the most a server can have queued for a client: a send buffer
+  /// (the kernel's largest) and the client's window. A server that writes it to a
+  /// client that hung up is still writing when the client's reset comes, however late
+  /// a loaded machine delivers it, and its next write fails with EPIPE. A 1 MiB file
+  /// could all be queued first: the server then closes and never sees the error. Holes
+  /// only (zero bytes), so it costs no disk.
+  private static func makeHuge(_ path: String) throws {
+    func largest(_ file: String) -> Int {
+      let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+      return text.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }.last ?? 0
+    }
+    // tcp_wmem's maximum is what the kernel grows a buffer to by itself; SO_SNDBUF
+    // can ask for up to twice wmem_max.
+    let buffer = max(
+      largest("/proc/sys/net/ipv4/tcp_wmem"), 2 * largest("/proc/sys/net/core/wmem_max"))
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0, ftruncate(fd, off_t(max(buffer, 4 << 20) + (4 << 20))) == 0 else {
+      let reason = String(cString: strerror(errno))
+      if fd >= 0 { close(fd) }
+      throw CheckFailed("the grader could not make \(path): \(reason)")
+    }
+    close(fd)
   }
 
   func bytes(_ name: String) -> [UInt8] { contents[name] ?? [] }
@@ -862,8 +887,8 @@ private struct Hostile: Sendable {
 
   static let all: [Hostile] = [
     Hostile(
-      "a client that asks for /big.data and hangs up at once", "GET /big.data HTTP/1.0\r\n\r\n",
-      then: .hangUp,
+      "a client that asks for a file larger than any send buffer and hangs up at once",
+      "GET /huge.data HTTP/1.0\r\n\r\n", then: .hangUp,
       why:
         "writing to a connection the client has closed raises SIGPIPE, which ends the whole process unless ignored: signal(SIGPIPE, SIG_IGN), then write fails with EPIPE."
     ),
