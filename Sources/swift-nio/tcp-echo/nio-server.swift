@@ -90,9 +90,12 @@ final class EchoHandler: ChannelDuplexHandler {
 /// future completed, it could come after one.
 final class ListeningAnnouncer: ChannelInboundHandler {
   typealias InboundIn = Channel
+  let port: Int  // the port asked for, as the C servers print it
+
+  init(port: Int) { self.port = port }
 
   func channelActive(context: ChannelHandlerContext) {
-    print("Listening on port \(context.localAddress?.port ?? 0)")
+    print("Listening on port \(port)")
     context.fireChannelActive()
   }
 }
@@ -144,7 +147,8 @@ let bootstrap = ServerBootstrap(group: group)
   .serverChannelOption(.backlog, value: Int32(SOMAXCONN))
   .serverChannelInitializer { channel in
     channel.eventLoop.makeCompletedFuture {
-      try channel.pipeline.syncOperations.addHandlers(ListeningAnnouncer(), AcceptErrorHandler())
+      try channel.pipeline.syncOperations.addHandlers(
+        ListeningAnnouncer(port: port), AcceptErrorHandler())
     }
   }
   .childChannelOption(
