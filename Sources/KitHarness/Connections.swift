@@ -48,9 +48,12 @@ package final class Listener: Sendable {
       }
     }
     guard fd >= 0, parsed == 1, bound == 0, listen(fd, 16) == 0 else {
-      let reason = String(cString: strerror(errno))
+      let code = errno
       if fd >= 0 { Glibc.close(fd) }
-      throw HarnessError(description: "listener on \(host):\(port): \(reason)")
+      // A reserved port in use: say who has it, as a server's bind failure does
+      let holder = code == EADDRINUSE ? "; " + Running.taken(port) : ""
+      throw HarnessError(
+        description: "listener on \(host):\(port): \(String(cString: strerror(code)))\(holder)")
     }
   }
 

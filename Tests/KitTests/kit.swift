@@ -44,6 +44,12 @@ struct KitTests {
     #expect(holders.count == 1, "\(holders)")
     #expect(holders.first?.hasPrefix("tcp LISTEN held by pid \(getpid()) (") == true, "\(holders)")
     #expect(holders.first?.hasSuffix(", parent \(getppid()))") == true, "\(holders)")
+    // A listener the harness cannot open says who holds its port too
+    let second = #expect(throws: HarnessError.self) { try Listener(port: listening) }
+    let taken = "Address already in use; port \(listening) is taken: tcp LISTEN held by pid"
+    #expect(
+      second?.description.contains("\(taken) \(getpid()) (") == true,
+      "\(second?.description ?? "")")
     _ = listener
   }
 
