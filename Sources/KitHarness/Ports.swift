@@ -54,9 +54,22 @@ package enum Ports {
       guard swapped != port, (1024..<32768).contains(swapped), !isOpen(swapped) else {
         continue
       }
-      let sockets = [bindSocket(port, .tcp), bindSocket(port, .udp)]
+      if isFree(port) { return port }
+    }
+  }
+
+  /// Whether `port` is free for both TCP and UDP now.
+  package static func isFree(_ port: UInt16) -> Bool { areFree(port...port) }
+
+  /// Each port is bound and closed at once, under the lock every spawn takes: a program
+  /// that a parallel test starts holds a copy of our descriptors from its fork to its
+  /// exec, and a check socket copied into it would keep the port bound after our close,
+  /// so the server given the port could not bind it.
+  private static func areFree(_ ports: ClosedRange<UInt16>) -> Bool {
+    Running.spawnLock.withLock { _ in
+      let sockets = ports.flatMap { [bindSocket($0, .tcp), bindSocket($0, .udp)] }
       for fd in sockets.compactMap({ $0 }) { close(fd) }
-      if !sockets.contains(nil) { return port }
+      return !sockets.contains(nil)
     }
   }
 
@@ -76,9 +89,7 @@ package enum Ports {
         return next.port
       }
       let range = first...(first + UInt16(count - 1))
-      let sockets = range.flatMap { [bindSocket($0, .tcp), bindSocket($0, .udp)] }
-      for fd in sockets.compactMap({ $0 }) { close(fd) }
-      if !sockets.contains(nil) { return range }
+      if areFree(range) { return range }
     }
   }
 

@@ -203,11 +203,12 @@ package final class Running: Sendable {
 // MARK: - Spawning
 
 extension Running {
-  /// Pipe ends must not leak into a program that a parallel test starts, or its
-  /// reader would never see end-of-file. pipe2(O_CLOEXEC) would do it in one step but
-  /// is not imported, so pipes are made and marked close-on-exec under the same lock
-  /// that every spawn here takes.
-  private static let spawnLock = Mutex(())
+  /// Every spawn takes this lock. A program being started holds a copy of all this
+  /// process's descriptors from its fork until its exec, close-on-exec or not, so what
+  /// must never reach it is made under the lock: pipe ends (pipe2(O_CLOEXEC) is not
+  /// imported; a leaked one hides end-of-file from its reader) and Ports' check sockets
+  /// (a leaked one keeps its port bound after our close, just as a server binds it).
+  static let spawnLock = Mutex(())
 
   /// Starts `arguments` in a process group of its own (so stop() also ends any child
   /// it forked) and returns its pid and our ends of its stdin, stdout and stderr.

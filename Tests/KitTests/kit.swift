@@ -53,6 +53,32 @@ struct KitTests {
     _ = listener
   }
 
+  @Test("a port found free is free for its server, however many programs start meanwhile")
+  func freePortStaysFree() async throws {
+    let port = Ports.reserve()
+    // As in a parallel test run, programs start all along: each holds a copy of this
+    // process's descriptors from its fork to its exec, sockets of the port check included
+    // unless the check keeps out of that moment.
+    let starting = Task.detached {
+      while !Task.isCancelled { _ = try? await Running(command: ["true"]).finish() }
+    }
+    var failures: [String] = []
+    let rounds = 3000
+    for _ in 0..<rounds {
+      // The last round's listener may live on in a program still starting (not the
+      // check's to prevent): wait for every copy of it to go.
+      let deadline = ContinuousClock.now + .seconds(5)
+      while !Ports.isFree(port) {
+        try #require(ContinuousClock.now < deadline, "port \(port) is still held after 5 s")
+      }
+      do { _ = try Listener(port: port) } catch { failures.append("\(error)") }
+    }
+    starting.cancel()
+    await starting.value
+    let failed = failures.count
+    #expect(failed == 0, "of \(rounds) listeners; the first: \(failures.first ?? "")")
+  }
+
   @Test("every program is built in every flavor programs.txt gives it")
   func built() throws {
     #expect(!Kit.programs.isEmpty)
