@@ -7,18 +7,31 @@
 package final class SilentConnection {
   private var fd: Int32
 
-  /// Connects to 127.0.0.1:port and sends nothing until closed. The connect is
-  /// bounded: against a server whose backlog is full the kernel drops the SYN, and a
-  /// blocking connect would retry it for minutes.
+  /// Connects to 127.0.0.1:port and sends nothing until closed; returns once the server's
+  /// end of the connection exists, so any connection made after this one queues behind
+  /// it. The connect is bounded: against a server whose backlog is full the kernel drops
+  /// the SYN, and a blocking connect would retry it for minutes.
   package init(port: UInt16, within limit: Duration = .seconds(10)) throws {
+    let deadline = ContinuousClock.now + limit
     fd = try EchoSocket.open(port: port, blocking: false)
     var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-    let done = poll(&ready, 1, milliseconds(until: .now + limit)) == 1
+    let done = poll(&ready, 1, milliseconds(until: deadline)) == 1
     let error = done ? EchoSocket.pendingError(fd) : ETIMEDOUT
     guard error == 0 else {
       Glibc.close(fd)
       throw HarnessError(
         description: "silent client: connect to port \(port): \(String(cString: strerror(error)))")
+    }
+    // Readable: the server already answered or closed, so its end was there.
+    var answered = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    while !SocketQueues.isEstablished(peerOf: fd) {
+      // allowed: the poll interval of a bounded wait, cut short by an answer or a close
+      if poll(&answered, 1, 1) > 0 { return }
+      guard ContinuousClock.now < deadline else {
+        Glibc.close(fd)
+        throw HarnessError(
+          description: "silent client: port \(port)'s server never made its end of the connection")
+      }
     }
   }
 

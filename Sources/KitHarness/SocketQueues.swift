@@ -20,9 +20,28 @@ package enum SocketQueues {
     guard let ours = address(fd, getsockname), let theirs = address(fd, getpeername) else {
       return nil
     }
-    // Their socket: local address theirs, remote ours. A server listening on IPv6 holds
-    // it as an IPv6 socket with IPv4-mapped addresses.
-    return diagnose(AF_INET, local: theirs, remote: ours)
+    return lookUp(peerOf: ours, at: theirs)?.unread
+  }
+
+  /// Whether the other end of `fd`'s connection (an IPv4 connection to a program on this
+  /// machine) exists as a socket of its own: queued for accept, accepted, or closed since.
+  /// A client's connect returns on the server's SYN-ACK, but the server makes its end
+  /// only when the client's ACK reaches it, which a loaded machine may defer: until then
+  /// a connection made later, from another CPU, can reach the accept queue first.
+  package static func isEstablished(peerOf fd: Int32) -> Bool {
+    guard let ours = address(fd, getsockname), let theirs = address(fd, getpeername) else {
+      return false
+    }
+    // Not found, the listener (the kernel's lookup falls back to it), or a request sock
+    // (TCP_NEW_SYN_RECV) still waiting for the ACK
+    guard let state = lookUp(peerOf: ours, at: theirs)?.state else { return false }
+    return state != 10 && state != 12
+  }
+
+  /// Their socket: local address theirs, remote ours. A server listening on IPv6 holds
+  /// it as an IPv6 socket with IPv4-mapped addresses.
+  private static func lookUp(peerOf ours: Endpoint, at theirs: Endpoint) -> Diagnosis? {
+    diagnose(AF_INET, local: theirs, remote: ours)
       ?? diagnose(AF_INET6, local: theirs, remote: ours)
   }
 
@@ -58,6 +77,9 @@ package enum SocketQueues {
 
   /// An IPv4 address and port as they lie in a sockaddr_in, both in network byte order.
   private typealias Endpoint = (address: UInt32, port: UInt16)
+  /// A socket's TCP state (linux/tcp_states.h: 1 established ... 10 listen, 12 new SYN
+  /// received) and its receive queue.
+  private typealias Diagnosis = (state: UInt8, unread: Int)
 
   private static func address(
     _ fd: Int32,
@@ -76,7 +98,9 @@ package enum SocketQueues {
   /// kernel, over a NETLINK_SOCK_DIAG socket. The request is a netlink header and an
   /// inet_diag_req_v2, the answer an inet_diag_msg (linux/inet_diag.h), built and read
   /// here byte by byte because Glibc's module brings in neither.
-  private static func diagnose(_ family: Int32, local: Endpoint, remote: Endpoint) -> Int? {
+  private static func diagnose(_ family: Int32, local: Endpoint, remote: Endpoint)
+    -> Diagnosis?
+  {
     // NETLINK_SOCK_DIAG is 4
     let diag = socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 4)
     guard diag >= 0 else { return nil }
@@ -112,6 +136,6 @@ package enum SocketQueues {
     else { return nil }  // NLMSG_ERROR: no such socket
     // After the 16-byte header: family, state, timer, retransmits, the 48-byte socket id,
     // expires, then rqueue (received, not read).
-    return Int(reply.withUnsafeBytes { $0.load(fromByteOffset: 72, as: UInt32.self) })
+    return (reply[17], Int(reply.withUnsafeBytes { $0.load(fromByteOffset: 72, as: UInt32.self) }))
   }
 }
