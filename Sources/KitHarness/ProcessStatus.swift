@@ -40,9 +40,15 @@ package enum ProcessStatus {
   /// server's children) are idle: each thread asleep in a call, or exited, and no TCP
   /// connection left open, only listeners. A looping server is then back in its loop
   /// with all it did for its last client behind it.
-  package static func isIdle(_ pid: pid_t) throws -> Bool {
+  package static func isIdle(_ pid: pid_t) throws -> Bool { try busy(pid).isEmpty }
+
+  /// What keeps the process and its family from being idle, one line each: a task that
+  /// is not asleep or exited, with its state and where in the kernel it waits, or a
+  /// process that holds TCP connections. Empty when idle: the words a failed wait gives.
+  package static func busy(_ pid: pid_t) throws -> [String] {
     var family = [pid]
     var next = 0
+    var reasons: [String] = []
     while next < family.count {
       // A process that ended meanwhile has no folder: nothing of it is still at work.
       let folder = "/proc/\(family[next])/task"
@@ -50,23 +56,31 @@ package enum ProcessStatus {
         let path = "\(folder)/\(task)"
         // S: asleep in a call; Z: exited. R (running), t (stopped by a tracer that
         // is still writing out a call) and D all mean work is still under way.
-        guard let state = taskState(path) else { continue }  // it just ended
-        guard state == "S" || state == "Z" else { return false }
+        guard let (name, state) = taskStat(path) else { continue }  // it just ended
+        if state != "S" && state != "Z" {
+          let wchan = (try? String(contentsOfFile: "\(path)/wchan", encoding: .utf8)) ?? "?"
+          reasons.append("task \(family[next])/\(task) (\(name)) is \(state), wchan \(wchan)")
+        }
         let children = (try? String(contentsOfFile: "\(path)/children", encoding: .utf8)) ?? ""
         family += children.split(separator: " ").compactMap { pid_t($0) }
       }
       next += 1
     }
     let connections = try tcpSockets(notIn: "0A")  // 0A: LISTEN in /proc/net/tcp
-    return family.allSatisfy { socketInodes($0).isDisjoint(with: connections) }
+    for member in family {
+      let held = socketInodes(member).intersection(connections).count
+      if held > 0 { reasons.append("pid \(member) holds \(held) TCP connection(s)") }
+    }
+    return reasons
   }
 
-  /// One task's state letter, field 3 of its stat file.
-  private static func taskState(_ path: String) -> Character? {
+  /// One task's name and state letter, fields 2 and 3 of its stat file.
+  private static func taskStat(_ path: String) -> (name: Substring, state: Character)? {
     guard let text = try? String(contentsOfFile: "\(path)/stat", encoding: .utf8),
-      let close = text.lastIndex(of: ")")
+      let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")"),
+      let state = text[text.index(after: close)...].first(where: { $0 != " " })
     else { return nil }
-    return text[text.index(after: close)...].first { $0 != " " }
+    return (text[text.index(after: open)..<close], state)
   }
 
   /// The inodes of the sockets a process has open ("socket:[12345]" links in fd/).
@@ -101,13 +115,17 @@ package enum ProcessStatus {
   }
 
   /// Waits until `condition` holds for the process, checking every 10 ms.
+  /// `explaining` says, when the time is up, what stood in the way.
   package static func wait(
-    for what: String, within limit: Duration = .seconds(10), _ condition: () throws -> Bool
+    for what: String, within limit: Duration = .seconds(10),
+    explaining: () -> String = { "" }, _ condition: () throws -> Bool
   ) async throws {
     let deadline = ContinuousClock.now + limit
     while try !condition() {
       if ContinuousClock.now > deadline {
-        throw HarnessError(description: "\(what) did not happen within \(limit)")
+        let why = explaining()
+        throw HarnessError(
+          description: "\(what) did not happen within \(limit)\(why.isEmpty ? "" : ": \(why)")")
       }
       try await Task.sleep(for: .milliseconds(10))  // allowed: bounded /proc poll
     }

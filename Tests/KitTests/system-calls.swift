@@ -46,7 +46,10 @@ struct SystemCallTests {
       // A one-client server exits by itself; a looping one is stopped once it is idle
       // again, waiting for its next client: then its trace holds every call it made
       // for this one. SIGTERM lets strace write out its last lines.
-      try await ProcessStatus.wait(for: "\(pair.server) to exit or wait for a next client") {
+      let busy = { (try? ProcessStatus.busy(server.pid))?.joined(separator: "; ") ?? "" }
+      try await ProcessStatus.wait(
+        for: "\(flavor)/\(pair.server) to exit or wait for a next client", explaining: busy
+      ) {
         try server.output.termination != nil || ProcessStatus.isIdle(server.pid)
       }
       if server.output.termination == nil { try await server.stop(signal: SIGTERM) }
